@@ -1,0 +1,99 @@
+"""``python -m simulator``: list presets and stages, or write every stage of a trace to a file.
+
+Bad input exits with status 2 and one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence
+
+import numpy as np
+
+from simulator import load
+from simulator.errors import SimulatorError
+from simulator.model import Model
+from simulator.model_file import write_npz_atomic
+from simulator.presets import default_preset, list_presets
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, status 2
+        raise _UsageError(f"{self.prog}: {message}")
+
+
+class _UsageError(Exception):
+    pass
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m simulator", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub.add_parser("presets", help="list the built-in models")
+    for name, text in (("stages", "list stage ids with their shapes"), ("trace", "write every stage to a .npz")):
+        cmd = sub.add_parser(name, help=text)
+        source = cmd.add_mutually_exclusive_group()
+        source.add_argument("--preset", help="a preset name (default: the app's default preset)")
+        source.add_argument("--model", help="a saved .npz model or a checkpoint folder")
+        if name == "stages":
+            cmd.add_argument("--text", help="sentence used to show real shapes (default: the preset's first suggestion)")
+        else:
+            given = cmd.add_mutually_exclusive_group(required=True)
+            given.add_argument("--text", help="the sentence to run")
+            given.add_argument("--ids", help="comma-separated token ids, e.g. 1,2,3")
+            cmd.add_argument("--temperature", type=float, default=1.0)
+            cmd.add_argument("--out", required=True, help="output .npz file")
+    return parser
+
+
+def _model(args: argparse.Namespace) -> Model:
+    return load(args.model if args.model else (args.preset or default_preset()))
+
+
+def _parse_ids(text: str) -> list[int]:
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if not parts:
+        raise SimulatorError("--ids needs at least one token id, e.g. --ids 1,2,3")
+    try:
+        return [int(p) for p in parts]
+    except ValueError:
+        raise SimulatorError(f"--ids must be comma-separated whole numbers, got {text!r}") from None
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = _parser().parse_args(argv)
+        if args.command == "presets":
+            for info in list_presets():
+                print(f"{info.name:14} {info.title}: {info.description.split('. ')[0].rstrip('.')}.")
+            return 0
+        model = _model(args)
+        if args.command == "stages":
+            text = args.text or (model.info.suggested[0] if model.info.suggested else model.tokenizer.id_to_token(0))
+            trace = model.trace(text)
+            for sid in model.stage_ids():
+                print(f"{sid:32} {trace.stage(sid).shape_text}")
+            return 0
+        trace = model.trace(_parse_ids(args.ids) if args.ids else args.text, temperature=args.temperature)
+        arrays = {sid: np.asarray(trace[sid]) for sid in model.stage_ids()}
+        arrays["token_strings"] = np.asarray(trace.tokens, dtype=str)
+        write_npz_atomic(args.out, arrays, {"schema": "transformer-step-sim/trace", "version": 1, "text": trace.text})
+        print(f"wrote {len(model.stage_ids())} stages for {len(trace.tokens)} tokens to {args.out}")
+        return 0
+    except _UsageError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    except SimulatorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def main() -> None:
+    try:
+        code = run()
+        sys.stdout.flush()
+    except BrokenPipeError:  # e.g. piped into `head`
+        code = 0
+        sys.stdout = None  # type: ignore[assignment]
+    sys.exit(code)

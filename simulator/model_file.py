@@ -1,0 +1,144 @@
+"""Saving and loading a model as one ``.npz``: every weight plus a JSON member describing it.
+
+Layout (schema ``transformer-step-sim/model``, version 1):
+
+* ``param/<name>``: one array per parameter, in the model's dtype;
+* ``meta.json``: a UTF-8 JSON document stored as a uint8 array with ``schema``, ``version``,
+  ``config``, ``labels``, ``tokenizer`` (its spec) and ``info``.
+
+Files are written to a temporary file in the same folder and renamed into place, so an
+interrupted or failed save never damages the previous file. Nothing is unpickled on load.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from simulator.config import ModelConfig
+from simulator.errors import ModelFileError, SimulatorError
+from simulator.model import Model, ModelInfo, ModelLabels
+from simulator.tokenizer import tokenizer_from_spec
+
+MODEL_SCHEMA = "transformer-step-sim/model"
+MODEL_VERSION = 1
+META_KEY = "meta.json"
+PARAM_PREFIX = "param/"
+
+
+def write_npz_atomic(path: str | os.PathLike[str], arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> None:
+    """Write arrays and a JSON member to ``path`` via a temporary file and an atomic rename."""
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise ModelFileError(f"cannot save to {target}: the folder {folder} does not exist")
+    payload = dict(arrays)
+    payload[META_KEY] = np.frombuffer(json.dumps(meta, ensure_ascii=False).encode("utf-8"), dtype=np.uint8)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise ModelFileError(f"cannot save to {target}: {exc.strerror or exc}") from exc
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            np.savez(handle, **payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, target)
+    except OSError as exc:
+        _remove_quietly(tmp_name)
+        raise ModelFileError(f"cannot save to {target}: {exc.strerror or exc}") from exc
+    except BaseException:
+        _remove_quietly(tmp_name)
+        raise
+
+
+def read_npz(path: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Read every array and the JSON member, or raise a :class:`ModelFileError` saying why not."""
+    source = Path(path)
+    if not source.exists():
+        raise ModelFileError(f"no such file: {source}")
+    if source.is_dir():
+        raise ModelFileError(f"{source} is a folder, not a file")
+    try:
+        with np.load(source, allow_pickle=False) as data:
+            arrays = {key: data[key] for key in data.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError, KeyError) as exc:
+        raise ModelFileError(f"{source.name} is not a readable file of this app (damaged or another format): {exc}") from exc
+    raw = arrays.pop(META_KEY, None)
+    if raw is None:
+        raise ModelFileError(f"{source.name} has no {META_KEY} member: it was not written by this app")
+    try:
+        meta = json.loads(raw.tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelFileError(f"{source.name}: its description is damaged ({exc})") from exc
+    if not isinstance(meta, dict):
+        raise ModelFileError(f"{source.name}: its description is not a JSON object")
+    return arrays, meta
+
+
+def model_meta(model: Model) -> dict[str, Any]:
+    return {
+        "config": model.config.to_dict(),
+        "labels": model.labels.to_dict(),
+        "tokenizer": model.tokenizer.to_spec(),
+        "info": model.info.to_dict(),
+    }
+
+
+def model_arrays(model: Model) -> dict[str, np.ndarray]:
+    return {PARAM_PREFIX + name: value for name, value in model.params.items()}
+
+
+def model_from_parts(arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any], origin: str) -> Model:
+    """Rebuild a model from :func:`model_arrays` / :func:`model_meta` output."""
+    try:
+        config = ModelConfig.from_dict(meta["config"])
+        tokenizer = tokenizer_from_spec(meta["tokenizer"])
+        labels = ModelLabels.from_dict(meta.get("labels"))
+        info = ModelInfo.from_dict(meta.get("info"))
+    except KeyError as exc:
+        raise ModelFileError(f"{origin}: its description lacks {exc}") from exc
+    except (TypeError, AttributeError) as exc:
+        raise ModelFileError(f"{origin}: its description is malformed ({exc})") from exc
+    except SimulatorError as exc:
+        raise ModelFileError(f"{origin}: {exc}") from exc
+    params = {k[len(PARAM_PREFIX):]: v for k, v in arrays.items() if k.startswith(PARAM_PREFIX)}
+    try:
+        return Model(config, params, tokenizer, labels, info)
+    except SimulatorError as exc:
+        raise ModelFileError(f"{origin}: {exc}") from exc
+
+
+def save_model(model: Model, path: str | os.PathLike[str]) -> None:
+    meta = {"schema": MODEL_SCHEMA, "version": MODEL_VERSION, **model_meta(model)}
+    write_npz_atomic(path, model_arrays(model), meta)
+
+
+def load_model(path: str | os.PathLike[str]) -> Model:
+    arrays, meta = read_npz(path)
+    name = Path(path).name
+    check_schema(meta, MODEL_SCHEMA, MODEL_VERSION, name)
+    return model_from_parts(arrays, meta, name)
+
+
+def check_schema(meta: Mapping[str, Any], schema: str, version: int, name: str) -> None:
+    if meta.get("schema") != schema:
+        raise ModelFileError(f"{name} is not a {schema.split('/')[-1]} file of this app (schema {meta.get('schema')!r})")
+    found = meta.get("version")
+    if not isinstance(found, int) or found < 1:
+        raise ModelFileError(f"{name} has no valid schema version")
+    if found > version:
+        raise ModelFileError(f"{name} was written by a newer version of the app (schema version {found}; this app reads up to {version})")
+
+
+def _remove_quietly(name: str) -> None:
+    try:
+        os.unlink(name)
+    except OSError:
+        pass

@@ -1,0 +1,164 @@
+"""One forward pass of one input, evaluated lazily stage by stage.
+
+A trace snapshots the model's parameters when it is made, so values it computes later still
+belong to that moment: edits made afterwards show up only in new traces. Stages are looked up
+in the model's shared cache first, so a new trace recomputes only what an edit touched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Iterator, Mapping
+
+import numpy as np
+
+from simulator.errors import UnknownStageError
+from simulator.stages import StageSpec
+
+if TYPE_CHECKING:
+    from simulator.model import Model
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A stage's description together with its data for one trace."""
+
+    spec: StageSpec
+    data: np.ndarray
+    #: one tuple of tick labels per axis of ``data`` (token strings on position axes)
+    axis_labels: tuple[tuple[str, ...], ...]
+    #: e.g. "[head 2 × query_pos 4 × key_pos 4]"
+    shape_text: str
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    @property
+    def title(self) -> str:
+        return self.spec.title
+
+    @property
+    def equation(self) -> str:
+        return self.spec.equation
+
+    @property
+    def axes(self) -> tuple[str, ...]:
+        return self.spec.axes
+
+
+class Trace(Mapping[str, np.ndarray]):
+    """Read-only mapping from stage id to array, computed on first access."""
+
+    def __init__(
+        self,
+        model: "Model",
+        ids: np.ndarray,
+        tokens: tuple[str, ...],
+        unknown: tuple[int, ...],
+        options: dict[str, Any],
+        token_types: np.ndarray,
+    ) -> None:
+        self.model = model
+        self.ids = ids
+        self.tokens = tokens
+        self.unknown = unknown
+        self.token_types = token_types
+        self._options = dict(options)
+        self._params, self._versions = model._snapshot()
+        self._values: dict[str, np.ndarray] = {}
+        self._input_key = (ids.tobytes(), token_types.tobytes())
+
+    # -- Mapping -----------------------------------------------------------------------------
+    def __getitem__(self, stage_id: str) -> np.ndarray:
+        value = self._values.get(stage_id)
+        if value is None:
+            value = self._compute(stage_id)
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.model.graph)
+
+    def __len__(self) -> int:
+        return len(self.model.graph)
+
+    def __contains__(self, stage_id: object) -> bool:
+        return stage_id in self.model.graph
+
+    # -- what stages ask for -----------------------------------------------------------------
+    def param(self, name: str) -> np.ndarray:
+        return self._params[name]
+
+    def option(self, name: str) -> Any:
+        return self._options[name]
+
+    def fused(self, name: str) -> np.ndarray:
+        """A [head, d_model, d_head] weight laid out as one [d_model, head·d_head] matrix."""
+        return self.model._fused(name, self._versions[name], self._params[name])
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return dict(self._options)
+
+    @property
+    def text(self) -> str:
+        return self.model.tokenizer.decode(self.ids.tolist())
+
+    def stage_ids(self) -> list[str]:
+        return list(self.model.graph)
+
+    def param_version(self, name: str) -> int:
+        return self._versions[name]
+
+    # -- evaluation --------------------------------------------------------------------------
+    def cache_key(self, stage_id: str) -> tuple:
+        """Everything the stage's value depends on: input, options and parameter versions."""
+        deps = self.model._deps[stage_id]
+        return (
+            self._input_key,
+            tuple(self._options[o] for o in deps.options),
+            tuple(self._versions[p] for p in deps.params),
+        )
+
+    def _compute(self, stage_id: str) -> np.ndarray:
+        spec = self.model.graph.get(stage_id)
+        if spec is None:
+            raise UnknownStageError(self.model._unknown_stage_message(stage_id))
+        key = self.cache_key(stage_id)
+        value = self.model._cache_get(stage_id, key)
+        if value is None:
+            inputs = [self[i] for i in spec.inputs]
+            value = np.asarray(spec.compute(self, inputs))
+            if value.flags.writeable:
+                value.flags.writeable = False
+            self.model._cache_put(stage_id, key, value)
+        self._values[stage_id] = value
+        return value
+
+    def stage(self, stage_id: str) -> Stage:
+        """The stage with its data, axis labels and a shape description."""
+        data = self[stage_id]
+        spec = self.model.graph[stage_id]
+        labels = tuple(
+            self.axis_labels(axis, spec.layer, size) for axis, size in zip(spec.axes, data.shape)
+        )
+        shape_text = "[" + " × ".join(f"{a} {n}" for a, n in zip(spec.axes, data.shape)) + "]"
+        return Stage(spec, data, labels, shape_text)
+
+    def axis_labels(self, axis: str, layer: int | None, size: int) -> tuple[str, ...]:
+        if axis in ("pos", "query_pos", "key_pos"):
+            return tuple(self.model.tokenizer.display(t) for t in self.tokens)[:size]
+        return self.model.axis_labels(axis, layer, size)
+
+    @property
+    def dims(self) -> dict[str, int]:
+        """Sizes by name, for filling shape templates such as "({pos}×{d_model})"."""
+        c = self.model.config
+        return {
+            "pos": int(self.ids.shape[0]),
+            "d_model": c.d_model,
+            "d_head": c.d_head,
+            "n_heads": c.n_heads,
+            "d_mlp": c.d_mlp,
+            "vocab": c.vocab_size,
+        }

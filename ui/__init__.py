@@ -1,0 +1,1 @@
+"""The Qt desktop app: views of the engine's stages, driven by one state object."""
