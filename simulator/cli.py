@@ -70,12 +70,14 @@ def run(argv: Sequence[str] | None = None) -> int:
             return 0
         model = _model(args)
         if args.command == "stages":
-            text = args.text or (model.info.suggested[0] if model.info.suggested else model.tokenizer.id_to_token(0))
+            text = args.text
+            if text is None:  # an explicitly empty --text is an error, not a request for the default
+                text = model.info.suggested[0] if model.info.suggested else model.tokenizer.id_to_token(0)
             trace = model.trace(text)
             for sid in model.stage_ids():
                 print(f"{sid:32} {trace.stage(sid).shape_text}")
             return 0
-        trace = model.trace(_parse_ids(args.ids) if args.ids else args.text, temperature=args.temperature)
+        trace = model.trace(_parse_ids(args.ids) if args.ids is not None else args.text, temperature=args.temperature)
         arrays = {sid: np.asarray(trace[sid]) for sid in model.stage_ids()}
         arrays["token_strings"] = np.asarray(trace.tokens, dtype=str)
         write_npz_atomic(args.out, arrays, {"schema": "transformer-step-sim/trace", "version": 1, "text": trace.text})

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-import zipfile
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -66,9 +65,10 @@ def read_npz(path: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray], dict[
     if source.is_dir():
         raise ModelFileError(f"{source} is a folder, not a file")
     try:
-        with np.load(source, allow_pickle=False) as data:
-            arrays = {key: data[key] for key in data.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError, KeyError) as exc:
+        # NumPy leaves its own file handle open when the zip is damaged, so pass ours.
+        with open(source, "rb") as handle, np.load(handle, allow_pickle=False) as data:
+            arrays = {key: np.asarray(data[key]) for key in data.files}
+    except Exception as exc:  # damaged bytes make zipfile/NumPy raise many kinds (NotImplementedError, TokenError, ...)
         raise ModelFileError(f"{source.name} is not a readable file of this app (damaged or another format): {exc}") from exc
     raw = arrays.pop(META_KEY, None)
     if raw is None:

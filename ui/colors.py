@@ -1,0 +1,56 @@
+"""Colour maps and the look of masked cells, chosen so colours mean the same thing everywhere.
+
+Signed quantities use a diverging map (blue below zero, white at zero, red above); quantities
+in 0..1 (attention patterns, probabilities) use a sequential map from white. Masked cells are
+hatched grey, which is not a colour of either scale.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QBrush, QColor
+
+DIVERGING = "diverging"
+SEQUENTIAL = "sequential"
+
+_MAPS = {
+    (DIVERGING, False): ["#1f4e9c", "#6b9bd1", "#ffffff", "#e8836b", "#a8201f"],
+    (SEQUENTIAL, False): ["#ffffff", "#c6dbef", "#6baed6", "#2171b5", "#08306b"],
+    (DIVERGING, True): ["#00e5ff", "#006b78", "#000000", "#8a6d00", "#ffe600"],
+    (SEQUENTIAL, True): ["#000000", "#3b0f70", "#b63679", "#fb8861", "#fcfdbf"],
+}
+
+HIGHLIGHT = QColor("#ff9f1c")
+HOVER = QColor("#111111")
+HOVER_HIGH_CONTRAST = QColor("#ffffff")
+
+
+def colormap(kind: str, high_contrast: bool = False) -> pg.ColorMap:
+    colors = _MAPS[(kind, high_contrast)]
+    return pg.ColorMap(np.linspace(0.0, 1.0, len(colors)), [QColor(c) for c in colors])
+
+
+def masked_brush(high_contrast: bool = False) -> QBrush:
+    brush = QBrush(QColor("#7a7a7a" if high_contrast else "#9e9e9e"), Qt.BrushStyle.BDiagPattern)
+    return brush
+
+
+def masked_background(high_contrast: bool = False) -> QColor:
+    return QColor("#3a3a3a" if high_contrast else "#e6e6e6")
+
+
+def text_color_for(value: float, levels: tuple[float, float], kind: str, high_contrast: bool) -> QColor:
+    """Black or white, whichever reads better on the cell's colour."""
+    lo, hi = levels
+    span = hi - lo if hi > lo else 1.0
+    t = (value - lo) / span
+    if kind == DIVERGING:
+        strong = abs(t - 0.5) > 0.3
+        if high_contrast:
+            return QColor("#000000") if strong else QColor("#ffffff")
+        return QColor("#ffffff") if strong else QColor("#000000")
+    if high_contrast:
+        return QColor("#000000") if t > 0.6 else QColor("#ffffff")
+    return QColor("#ffffff") if t > 0.55 else QColor("#000000")

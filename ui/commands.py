@@ -1,0 +1,176 @@
+"""Every user edit as an undoable command on the state's ``QUndoStack``.
+
+A command remembers the value before and after, and applies it through the state, so undo
+restores the previous value exactly (weights bit for bit). Consecutive commands of the same
+kind merge where one gesture naturally produces many (typing a sentence, dragging a slider).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtGui import QUndoCommand
+
+from ui.state import AppState
+
+_TEXT_ID = 1001
+_OPTION_ID = 1002
+
+OPTION_NAMES = {
+    "causal": "causal mask",
+    "scale_scores": "scaling by √d_k",
+    "temperature": "temperature",
+}
+VIEW_NAMES = {
+    "layout": "layout",
+    "show_numbers": "numbers in cells",
+    "high_contrast": "high-contrast colours",
+    "show_difference": "difference view",
+}
+
+
+class SetTextCommand(QUndoCommand):
+    """Change the sentence. Typing merges into one step until the command is pushed anew."""
+
+    def __init__(self, state: AppState, new_text: str, merge: bool = True) -> None:
+        super().__init__(f'edit sentence to "{_short(new_text)}"')
+        self._state = state
+        self._old = state.text
+        self._new = new_text
+        self._merge = merge
+
+    def id(self) -> int:
+        return _TEXT_ID if self._merge else -1
+
+    def mergeWith(self, other: QUndoCommand) -> bool:
+        if not isinstance(other, SetTextCommand) or not other._merge:
+            return False
+        self._new = other._new
+        self.setText(f'edit sentence to "{_short(self._new)}"')
+        if self._new == self._old:
+            self.setObsolete(True)
+        return True
+
+    def redo(self) -> None:
+        self._state.apply_text(self._new)
+
+    def undo(self) -> None:
+        self._state.apply_text(self._old)
+
+
+class SetOptionCommand(QUndoCommand):
+    """Change a run option (causal mask, scaling, temperature); slider drags merge."""
+
+    def __init__(self, state: AppState, name: str, value: Any) -> None:
+        super().__init__(_option_text(name, value))
+        self._state = state
+        self._name = name
+        self._old = state.option(name)
+        self._new = value
+
+    def id(self) -> int:
+        return _OPTION_ID if self._name == "temperature" else -1
+
+    def mergeWith(self, other: QUndoCommand) -> bool:
+        if not isinstance(other, SetOptionCommand) or other._name != self._name:
+            return False
+        self._new = other._new
+        self.setText(_option_text(self._name, self._new))
+        if self._new == self._old:
+            self.setObsolete(True)
+        return True
+
+    def redo(self) -> None:
+        self._state.apply_option(self._name, self._new)
+
+    def undo(self) -> None:
+        self._state.apply_option(self._name, self._old)
+
+
+class SetViewCommand(QUndoCommand):
+    """Change a display toggle (layout, numbers, colours, difference view)."""
+
+    def __init__(self, state: AppState, name: str, value: Any) -> None:
+        super().__init__(f"set {VIEW_NAMES.get(name, name)} to {_fmt(value)}")
+        self._state = state
+        self._name = name
+        self._old = getattr(state.view, name)
+        self._new = value
+
+    def redo(self) -> None:
+        self._state.apply_view(**{self._name: self._new})
+
+    def undo(self) -> None:
+        self._state.apply_view(**{self._name: self._old})
+
+
+def _option_text(name: str, value: Any) -> str:
+    return f"set {OPTION_NAMES.get(name, name)} to {_fmt(value)}"
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    return str(value)
+
+
+def _short(text: str, limit: int = 32) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class SetParamCommand(QUndoCommand):
+    """Set one entry, a slice, or a whole parameter tensor; undo restores the old values bit for bit.
+
+    ``already_applied`` is for gestures (scrubbing) that changed the model live while dragging:
+    the first redo then only records the step, and the gesture is one undo step.
+    """
+
+    def __init__(
+        self,
+        state: AppState,
+        name: str,
+        value: Any,
+        index: Any = None,
+        label: str | None = None,
+        old: Any = None,
+        already_applied: bool = False,
+    ) -> None:
+        super().__init__(label or f"edit {param_label(state, name, index)}")
+        self._state = state
+        self._name = name
+        self._index = index
+        current = state.model.params[name]
+        self._old = old if old is not None else (current if index is None else current[index].copy())
+        self._new = value
+        self._skip_redo = already_applied
+
+    def redo(self) -> None:
+        if self._skip_redo:
+            self._skip_redo = False
+            return
+        self._state.apply_param(self._name, self._new, self._index)
+
+    def undo(self) -> None:
+        self._state.apply_param(self._name, self._old, self._index)
+
+
+def param_label(state: AppState, name: str, index: Any) -> str:
+    """E.g. "blocks.0.attn.W_Q[h0][2,3]" for entry (0, 2, 3) of a per-head weight."""
+    if index is None:
+        return name
+    parts = index if isinstance(index, tuple) else (index,)
+    shape = state.model.param_shape(name)
+    has_head = name.rsplit(".", 1)[-1] in ("W_Q", "W_K", "W_V", "W_O", "b_Q", "b_K", "b_V") and len(shape) >= 2
+
+    def one(i: Any) -> str:
+        if isinstance(i, slice):
+            return f"{'' if i.start is None else i.start}:{'' if i.stop is None else i.stop}"
+        return str(i)
+
+    if has_head and parts:
+        head = f"[h{one(parts[0])}]"
+        rest = parts[1:]
+        return name + head + (f"[{','.join(one(i) for i in rest)}]" if rest else "")
+    return name + f"[{','.join(one(i) for i in parts)}]"

@@ -1,0 +1,252 @@
+"""The app's single source of truth: which model, which sentence, which stage, which options.
+
+Views read from the state and subscribe to its signals; they never change it directly but go
+through commands (:mod:`ui.commands`) on the state's undo stack, or through navigation methods
+(stepping and hovering are not edits, so they are not undoable). The state asks the engine for
+every number; it does no maths itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QUndoStack
+
+import simulator
+from simulator.errors import SimulatorError
+from simulator.model import Model
+from simulator.trace import Trace
+
+LAYOUT_ROWS = "rows"  #: queries are rows, as in papers and code
+LAYOUT_COLUMNS = "columns"  #: queries are columns, as in 3Blue1Brown's videos
+
+
+@dataclass(frozen=True)
+class ViewOptions:
+    """How things are drawn; none of these change any number."""
+
+    layout: str = LAYOUT_ROWS
+    show_numbers: bool = True
+    high_contrast: bool = False
+    show_difference: bool = False
+
+
+@dataclass(frozen=True)
+class Hover:
+    """The cell under the mouse: which panel, which data indices, and a readable description."""
+
+    panel: str
+    source: str
+    index: tuple[int, ...]
+    text: str
+
+
+class AppState(QObject):
+    """Model, sentence, run options, current stage and head, view options, hover."""
+
+    model_changed = Signal()
+    trace_changed = Signal()
+    stage_changed = Signal(str)
+    head_changed = Signal(int)
+    view_changed = Signal()
+    hover_changed = Signal(object)
+    text_error_changed = Signal(str)
+    message = Signal(str)
+
+    def __init__(self, model: Model, text: str | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.undo_stack = QUndoStack(self)
+        self._model = model
+        self._options: dict[str, Any] = {
+            "causal": model.config.causal,
+            "scale_scores": model.config.scale_scores,
+            "temperature": 1.0,
+        }
+        self._view = ViewOptions()
+        self._head = 0
+        self._hover: Hover | None = None
+        self._text_error = ""
+        self._baseline: Trace | None = None
+        start_text = text if text is not None else default_text(model)
+        self._text = start_text
+        self._trace = self._make_trace(start_text)  # raises SimulatorError on a bad start text
+        self._stage = model.stage_ids()[0]
+
+    # -- reading -----------------------------------------------------------------------------
+    @property
+    def model(self) -> Model:
+        return self._model
+
+    @property
+    def trace(self) -> Trace:
+        return self._trace
+
+    @property
+    def text(self) -> str:
+        """The sentence of the current trace (the last one that could be run)."""
+        return self._text
+
+    @property
+    def text_error(self) -> str:
+        return self._text_error
+
+    @property
+    def stage_id(self) -> str:
+        return self._stage
+
+    @property
+    def layer(self) -> int | None:
+        return self._model.graph[self._stage].layer
+
+    @property
+    def head(self) -> int:
+        return self._head
+
+    @property
+    def view(self) -> ViewOptions:
+        return self._view
+
+    @property
+    def hover(self) -> Hover | None:
+        return self._hover
+
+    def option(self, name: str) -> Any:
+        return self._options[name]
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return dict(self._options)
+
+    @property
+    def baseline(self) -> Trace | None:
+        """The trace before the last model edit, for the "difference" view (None if none)."""
+        return self._baseline
+
+    # -- navigation (not undoable) -------------------------------------------------------------
+    def set_stage(self, stage_id: str) -> None:
+        if stage_id not in self._model.graph:
+            raise SimulatorError(self._model._unknown_stage_message(stage_id))
+        if stage_id != self._stage:
+            self._stage = stage_id
+            self.set_hover(None)
+            self.stage_changed.emit(stage_id)
+
+    def step(self, delta: int) -> None:
+        ids = self._model.stage_ids()
+        index = ids.index(self._stage) + delta
+        self.set_stage(ids[max(0, min(len(ids) - 1, index))])
+
+    def first(self) -> None:
+        self.set_stage(self._model.stage_ids()[0])
+
+    def last(self) -> None:
+        self.set_stage(self._model.stage_ids()[-1])
+
+    def set_layer(self, layer: int) -> None:
+        """Jump to the same kind of stage in another layer (or the layer's first stage)."""
+        n = self._model.config.n_layers
+        if not 0 <= layer < n:
+            raise SimulatorError(f"layer must be between 0 and {n - 1}")
+        spec = self._model.graph[self._stage]
+        target = f"blocks.{layer}.{spec.kind}" if spec.layer is not None else f"blocks.{layer}.resid_pre"
+        self.set_stage(target if target in self._model.graph else f"blocks.{layer}.resid_pre")
+
+    def set_head(self, head: int) -> None:
+        n = self._model.config.n_heads
+        if not 0 <= head < n:
+            raise SimulatorError(f"head must be between 0 and {n - 1}")
+        if head != self._head:
+            self._head = head
+            self.set_hover(None)
+            self.head_changed.emit(head)
+
+    def set_hover(self, hover: Hover | None) -> None:
+        if hover != self._hover:
+            self._hover = hover
+            self.hover_changed.emit(hover)
+
+    def check_text(self, text: str) -> str:
+        """An error message for text the model cannot run, or "" (changes nothing)."""
+        try:
+            self._model.encode(text)
+        except SimulatorError as exc:
+            return str(exc)
+        return ""
+
+    def show_text_error(self, error: str) -> None:
+        """Report a sentence that cannot run; the last good trace stays on screen."""
+        if error != self._text_error:
+            self._text_error = error
+            self.text_error_changed.emit(error)
+
+    # -- edits: called by commands only ------------------------------------------------------------
+    def apply_text(self, text: str) -> None:
+        trace = self._make_trace(text, self._options)
+        self._text = text
+        self._install(trace)
+        self.show_text_error("")
+
+    def apply_option(self, name: str, value: Any) -> None:
+        if name not in self._options:
+            raise SimulatorError(f"unknown option {name!r}")
+        options = dict(self._options, **{name: value})
+        trace = self._make_trace(self._text, options)
+        self._options = options
+        self._install(trace)
+
+    def apply_view(self, **changes: Any) -> None:
+        view = replace(self._view, **changes)
+        if view != self._view:
+            self._view = view
+            self.view_changed.emit()
+
+    def apply_param(self, name: str, value: Any, index: Any = None) -> None:
+        """Edit a weight through the engine, remembering the trace before it for the diff view."""
+        before = self._trace
+        self._model.set_param(name, value, index)
+        self._baseline = before
+        self._install(self._make_trace(self._text, self._options))
+
+    def apply_model(self, model: Model, text: str | None = None, stage: str | None = None) -> None:
+        """Switch to another model (preset or file), keeping the sentence if it still runs."""
+        candidate = text if text is not None else self._text
+        options = {"causal": model.config.causal, "scale_scores": model.config.scale_scores, "temperature": self._options["temperature"]}
+        try:
+            trace = model.trace(candidate, **options)
+        except SimulatorError:
+            candidate = default_text(model)
+            trace = model.trace(candidate, **options)
+        self._model = model
+        self._options = options
+        self._text = candidate
+        self._trace = trace
+        self._baseline = None
+        self._head = min(self._head, model.config.n_heads - 1)
+        self._stage = stage if stage in model.graph else (self._stage if self._stage in model.graph else model.stage_ids()[0])
+        self._hover = None
+        self._text_error = ""
+        self.model_changed.emit()
+
+    # -- internals -------------------------------------------------------------------------------
+    def _make_trace(self, text: str, options: dict[str, Any] | None = None) -> Trace:
+        opts = options or self._options
+        return self._model.trace(text, **opts)
+
+    def _install(self, trace: Trace) -> None:
+        self._trace = trace
+        self.set_hover(None)
+        self.trace_changed.emit()
+
+
+def default_text(model: Model) -> str:
+    """The model's first suggested sentence, or its first few vocabulary words."""
+    for sentence in model.info.suggested:
+        try:
+            model.encode(sentence)
+            return sentence
+        except SimulatorError:
+            continue
+    words = [model.tokenizer.id_to_token(i) for i in range(min(model.tokenizer.vocab_size, 4))]
+    return " ".join(words)
