@@ -26,6 +26,7 @@ Layouts (``pos`` is the token position)::
     blocks.{l}.mlp.pre|post         [pos, d_mlp]
     blocks.{l}.mlp_out              [pos, d_model]
     blocks.{l}.resid_post           [pos, d_model]      MLP input + mlp_out
+    resid_final                     [pos, d_model]      E + P (+ S): no blocks and no embed_ln
     ln_final                        [pos, d_model]      pre-LN models only
     logits, probs                   [pos, vocab]        models with an unembedding
     pooled                          [d_model]           mean over positions (sentence models)

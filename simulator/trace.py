@@ -114,10 +114,10 @@ class Trace(Mapping[str, np.ndarray]):
     def cache_key(self, stage_id: str) -> tuple:
         """Everything the stage's value depends on: input, options and parameter versions."""
         deps = self.model._deps[stage_id]
-        return (
+        return (  # map() rather than generators: this runs for every stage of every trace
             self._input_key,
-            tuple(self._options[o] for o in deps.options),
-            tuple(self._versions[p] for p in deps.params),
+            tuple(map(self._options.__getitem__, deps.options)),
+            tuple(map(self._versions.__getitem__, deps.params)),
         )
 
     def _compute(self, stage_id: str) -> np.ndarray:

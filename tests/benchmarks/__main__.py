@@ -1,0 +1,25 @@
+"""``python -m tests.benchmarks``: run every benchmark and print one JSON object with the figures."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .report import run_all
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.benchmarks", description=__doc__.splitlines()[0])
+    parser.add_argument("--toy-runs", type=int, default=2000, help="timed toy forward passes (default 2000)")
+    parser.add_argument("--gpt2-runs", type=int, default=15, help="timed GPT-2-shaped passes per engine (default 15)")
+    parser.add_argument("--skip-gpt2", action="store_true", help="only the toy model (the GPT-2 shape needs ~2 GB)")
+    args = parser.parse_args(argv)
+    report = run_all(toy_runs=args.toy_runs, gpt2_runs=None if args.skip_gpt2 else args.gpt2_runs)
+    json.dump(report, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
