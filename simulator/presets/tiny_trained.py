@@ -1,0 +1,56 @@
+"""``tiny-trained``: a small transformer that learned English-like sentences by itself.
+
+The weights, vocabulary, head names, description and per-stage notes all live in
+``resources/presets/tiny-trained.npz``, written by ``python -m simulator.training`` (see
+:mod:`simulator.training.tiny` for the recipe). The description quotes the accuracy measured when
+the file was made, so :data:`INFO` is read from the file's small JSON member, without loading
+the weights, whenever the preset list is shown.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import numpy as np
+
+from resources import RESOURCES_DIR
+from simulator.errors import ModelFileError
+from simulator.model import Model, ModelInfo
+from simulator.model_file import META_KEY, load_model
+
+ORDER = 30
+NAME = "tiny-trained"
+WEIGHTS_PATH = RESOURCES_DIR / "presets" / "tiny-trained.npz"
+
+_FALLBACK = ModelInfo(
+    name=NAME,
+    title="Tiny trained (learned by itself)",
+    description=(
+        "A small transformer trained from random weights on sentences from a tiny English grammar. "
+        "Its weights file is missing: run `python -m simulator.training` to make it."
+    ),
+    suggested=("the cat walks by the bank to find fish",),
+    source="preset:tiny-trained",
+)
+
+
+def _read_info() -> ModelInfo:
+    """The description stored in the weights file, or a placeholder if the file cannot be read."""
+    try:
+        with zipfile.ZipFile(WEIGHTS_PATH) as archive, archive.open(META_KEY + ".npy") as member:
+            raw = np.lib.format.read_array(member, allow_pickle=False)
+        info = ModelInfo.from_dict(json.loads(raw.tobytes().decode("utf-8"))["info"])
+    except (OSError, KeyError, ValueError, TypeError, zipfile.BadZipFile):
+        return _FALLBACK
+    return info if info.name == NAME else _FALLBACK
+
+
+INFO = _read_info()
+
+
+def build() -> Model:
+    if not WEIGHTS_PATH.is_file():
+        raise ModelFileError(f"the tiny-trained weights are missing ({WEIGHTS_PATH}); run: python -m simulator.training")
+    model = load_model(WEIGHTS_PATH)
+    return Model(model.config, model.params, model.tokenizer, model.labels, INFO)
