@@ -1,0 +1,100 @@
+"""Small read-outs of a trace for the app's side views: top-k, a 2-D PCA, cosine similarity.
+
+Pure NumPy, like the rest of the engine: the GUI asks these functions instead of doing maths
+itself, and they can be tested (and used from notebooks) without Qt.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+
+def top_k(probs_row: np.ndarray | Sequence[float], k: int) -> list[tuple[int, float]]:
+    """The ``k`` largest entries of a 1-D array as ``(index, value)``, largest first.
+
+    Ties keep the lower index first, so the order is stable from one call to the next. ``k``
+    larger than the array gives every entry; ``k`` must be at least 1.
+    """
+    row = np.asarray(probs_row, dtype=np.float64)
+    if row.ndim != 1:
+        raise ValueError(f"top_k needs a 1-D array, got shape {row.shape}")
+    if isinstance(k, bool) or int(k) != k or k < 1:
+        raise ValueError(f"k must be a whole number of at least 1, got {k!r}")
+    k = min(int(k), row.shape[0])
+    if k == 0:
+        return []
+    keys = np.where(np.isnan(row), -np.inf, row)
+    if k < row.shape[0]:
+        # the k-th largest value; every entry above it is in, ties at it are taken by index
+        threshold = np.partition(keys, row.shape[0] - k)[row.shape[0] - k]
+        candidates = np.flatnonzero(keys >= threshold)
+    else:
+        candidates = np.arange(row.shape[0])
+    order = candidates[np.lexsort((candidates, -keys[candidates]))][:k]
+    return [(int(i), float(row[i])) for i in order]
+
+
+def pca_2d(arrays: Sequence[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
+    """Project sets of row vectors onto the two main axes of all of them together.
+
+    ``arrays`` are ``[n_i, d]`` arrays of the same width ``d``. The axes are fitted on every row
+    of every array (centred on their common mean), so the sets share one picture. Returns one
+    ``[n_i, 2]`` array of coordinates per input and the fraction of the total variance each of
+    the two axes explains. When there are fewer than two directions of variation (one point,
+    identical points, ``d = 1``) the missing coordinates and fractions are 0, never NaN.
+    Each axis is oriented so that its largest loading is positive, which keeps the picture from
+    flipping between calls on the same data.
+    """
+    mats = [np.asarray(a, dtype=np.float64) for a in arrays]
+    if not mats:
+        raise ValueError("pca_2d needs at least one array")
+    for m in mats:
+        if m.ndim != 2:
+            raise ValueError(f"pca_2d needs 2-D arrays of row vectors, got shape {m.shape}")
+        if m.shape[1] != mats[0].shape[1]:
+            raise ValueError("all arrays given to pca_2d must have the same number of columns")
+    stacked = np.concatenate(mats, axis=0)
+    coords = np.zeros((stacked.shape[0], 2))
+    ratio = np.zeros(2)
+    if stacked.shape[0] and stacked.shape[1]:
+        centred = stacked - stacked.mean(axis=0)
+        scale = float(np.abs(stacked).max())
+        unit = centred / scale if scale > 0 else centred  # keeps squares of huge values finite
+        _, singular, vt = np.linalg.svd(unit, full_matrices=False)
+        power = singular**2
+        total = float(power.sum())
+        # ignore variation at the level of rounding noise: identical points stay identical
+        tiny = 1e-24 * stacked.shape[0]
+        n = min(2, vt.shape[0])
+        for j in range(n):
+            if power[j] <= tiny:
+                break
+            axis = vt[j]
+            axis = axis if axis[np.argmax(np.abs(axis))] >= 0 else -axis
+            coords[:, j] = centred @ axis
+            ratio[j] = power[j] / total
+    splits = np.cumsum([m.shape[0] for m in mats])[:-1]
+    return list(np.split(coords, splits, axis=0)), ratio
+
+
+def cosine_similarity(a: np.ndarray | Sequence[float], b: np.ndarray | Sequence[float]) -> float | np.ndarray:
+    """cos θ = a·b / (|a| |b|), in −1..1.
+
+    Two vectors give a number; two ``[n, d]`` and ``[m, d]`` arrays give the ``[n, m]`` table of
+    every row of ``a`` against every row of ``b``. A zero vector has no direction: its
+    similarity with anything is 0.
+    """
+    x = np.asarray(a, dtype=np.float64)
+    y = np.asarray(b, dtype=np.float64)
+    if x.ndim != y.ndim or x.ndim not in (1, 2) or x.shape[-1] != y.shape[-1]:
+        raise ValueError(f"cosine_similarity needs two vectors or two row tables of equal width, got {x.shape} and {y.shape}")
+    x2 = np.atleast_2d(x)
+    y2 = np.atleast_2d(y)
+    nx = np.linalg.norm(x2, axis=1)
+    ny = np.linalg.norm(y2, axis=1)
+    ux = np.divide(x2, nx[:, None], out=np.zeros_like(x2), where=nx[:, None] > 0)
+    uy = np.divide(y2, ny[:, None], out=np.zeros_like(y2), where=ny[:, None] > 0)
+    table = np.clip(ux @ uy.T, -1.0, 1.0)
+    return float(table[0, 0]) if x.ndim == 1 else table

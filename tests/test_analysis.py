@@ -1,0 +1,168 @@
+"""The side views' read-outs (top-k, 2-D PCA, cosine similarity) against independent computations."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+import simulator
+from simulator.analysis import cosine_similarity, pca_2d, top_k
+
+
+# -- top_k ---------------------------------------------------------------------------------------
+def test_top_k_matches_a_plain_python_sort() -> None:
+    rng = np.random.default_rng(0)
+    for size, k in [(1, 1), (5, 3), (40, 10), (1000, 30), (7, 7), (7, 20)]:
+        row = rng.random(size)
+        expected = sorted(enumerate(row.tolist()), key=lambda item: (-item[1], item[0]))[:k]
+        assert top_k(row, k) == [(i, p) for i, p in expected]
+
+
+def test_top_k_ties_keep_the_lower_index_first() -> None:
+    row = np.array([0.1, 0.3, 0.2, 0.3, 0.3, 0.0])
+    assert top_k(row, 2) == [(1, 0.3), (3, 0.3)]
+    assert [i for i, _ in top_k(row, 4)] == [1, 3, 4, 2]
+
+
+def test_top_k_on_the_engine_probabilities() -> None:
+    trace = simulator.load("toy").trace("a fluffy blue creature")
+    row = trace["probs"][-1]
+    best = top_k(row, 10)
+    assert len(best) == 10
+    assert best[0][0] == int(np.argmax(row))
+    assert [p for _, p in best] == sorted((p for _, p in best), reverse=True)
+    assert min(p for _, p in best) >= np.sort(row)[-10]
+
+
+@pytest.mark.parametrize("k", [0, -1, 2.5, True])
+def test_top_k_rejects_bad_k(k) -> None:
+    with pytest.raises(ValueError):
+        top_k(np.ones(4), k)
+
+
+def test_top_k_rejects_a_matrix() -> None:
+    with pytest.raises(ValueError):
+        top_k(np.ones((2, 3)), 1)
+
+
+# -- pca_2d ----------------------------------------------------------------------------------------
+def _covariance_pca(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The textbook route: eigenvectors of the covariance matrix (independent of the SVD)."""
+    centred = points - points.mean(axis=0)
+    values, vectors = np.linalg.eigh(centred.T @ centred)
+    order = np.argsort(values)[::-1]
+    return values[order], vectors[:, order]
+
+
+def test_pca_matches_the_covariance_eigenvectors() -> None:
+    rng = np.random.default_rng(1)
+    scales = np.array([5.0, 2.0, 0.5, 0.1, 0.05, 0.01])
+    before = rng.standard_normal((6, 6)) * scales
+    after = rng.standard_normal((6, 6)) * scales
+    (cb, ca), ratio = pca_2d([before, after])
+    points = np.concatenate([before, after])
+    values, vectors = _covariance_pca(points)
+    np.testing.assert_allclose(ratio, values[:2] / values.sum(), rtol=1e-9)
+    centred = points - points.mean(axis=0)
+    coords = np.concatenate([cb, ca])
+    for j in range(2):
+        reference = centred @ vectors[:, j]
+        sign = np.sign(reference @ coords[:, j])  # eigenvectors have no preferred sign
+        np.testing.assert_allclose(coords[:, j], sign * reference, atol=1e-9)
+    assert cb.shape == (6, 2) and ca.shape == (6, 2)
+
+
+def test_pca_of_a_plane_keeps_every_distance() -> None:
+    rng = np.random.default_rng(2)
+    basis = np.linalg.qr(rng.standard_normal((5, 2)))[0]  # an orthonormal plane in 5-D
+    flat = rng.standard_normal((8, 2)) @ basis.T + 3.0
+    (coords,), ratio = pca_2d([flat])
+    assert ratio.sum() == pytest.approx(1.0)
+    for i, j in itertools.combinations(range(8), 2):
+        assert np.linalg.norm(coords[i] - coords[j]) == pytest.approx(np.linalg.norm(flat[i] - flat[j]))
+
+
+def test_pca_of_points_on_a_line() -> None:
+    line = np.array([[0.0, 0.0, 0.0], [1.0, 2.0, 2.0], [2.0, 4.0, 4.0]])
+    (coords,), ratio = pca_2d([line])
+    np.testing.assert_allclose(ratio, [1.0, 0.0], atol=1e-12)
+    np.testing.assert_allclose(np.abs(coords[:, 0]), [3.0, 0.0, 3.0], atol=1e-12)
+    np.testing.assert_allclose(coords[:, 1], 0.0, atol=1e-12)
+
+
+def test_pca_of_one_token_before_and_after() -> None:
+    (b, a), ratio = pca_2d([np.array([[1.0, 2.0, 3.0]]), np.array([[1.0, 2.0, 7.0]])])
+    np.testing.assert_allclose(ratio, [1.0, 0.0])
+    assert abs(a[0, 0] - b[0, 0]) == pytest.approx(4.0)
+    assert b[0, 0] + a[0, 0] == pytest.approx(0.0)
+    np.testing.assert_array_equal(np.concatenate([b, a])[:, 1], 0.0)
+
+
+@pytest.mark.parametrize(
+    "arrays",
+    [
+        [np.full((3, 4), 0.7), np.full((3, 4), 0.7)],
+        [np.zeros((1, 4)), np.zeros((1, 4))],
+        [np.full((2, 16), 1e300)],
+        [np.array([[5.0], [6.0], [9.0]])],
+    ],
+    ids=["identical", "zeros", "huge identical", "one dimension"],
+)
+def test_pca_degenerate_inputs_give_finite_results(arrays) -> None:
+    with np.errstate(all="raise"):
+        coords, ratio = pca_2d(arrays)
+    assert all(np.all(np.isfinite(c)) for c in coords) and np.all(np.isfinite(ratio))
+    assert [c.shape for c in coords] == [(a.shape[0], 2) for a in arrays]
+    assert ratio[1] == 0.0 and np.all(coords[0][:, 1] == 0.0)
+
+
+def test_pca_orientation_is_deterministic() -> None:
+    rng = np.random.default_rng(3)
+    points = rng.standard_normal((10, 4))
+    (first,), _ = pca_2d([points])
+    (again,), _ = pca_2d([points.copy()])
+    np.testing.assert_array_equal(first, again)
+    centred = points - points.mean(axis=0)
+    for j in range(2):  # recover each axis from the coordinates: its largest loading is positive
+        axis = np.linalg.lstsq(centred, first[:, j], rcond=None)[0]
+        assert axis[np.argmax(np.abs(axis))] > 0
+
+
+def test_pca_rejects_mismatched_widths() -> None:
+    with pytest.raises(ValueError):
+        pca_2d([np.ones((2, 3)), np.ones((2, 4))])
+    with pytest.raises(ValueError):
+        pca_2d([])
+
+
+# -- cosine_similarity -------------------------------------------------------------------------------
+def test_cosine_of_known_vectors() -> None:
+    assert cosine_similarity([1, 0], [0, 1]) == pytest.approx(0.0)
+    assert cosine_similarity([1, 2, 3], [2, 4, 6]) == pytest.approx(1.0)
+    assert cosine_similarity([1, 2], [-1, -2]) == pytest.approx(-1.0)
+    assert cosine_similarity([1, 0], [1, 1]) == pytest.approx(math.cos(math.pi / 4))
+    assert isinstance(cosine_similarity([1.0, 2.0], [3.0, 4.0]), float)
+
+
+def test_cosine_of_a_zero_vector_is_zero() -> None:
+    with np.errstate(all="raise"):
+        assert cosine_similarity([0, 0, 0], [1, 2, 3]) == 0.0
+
+
+def test_cosine_table_matches_the_formula_row_by_row() -> None:
+    rng = np.random.default_rng(4)
+    a, b = rng.standard_normal((3, 5)), rng.standard_normal((4, 5))
+    table = cosine_similarity(a, b)
+    assert table.shape == (3, 4)
+    for i in range(3):
+        for j in range(4):
+            expected = float(a[i] @ b[j]) / math.sqrt(float(a[i] @ a[i]) * float(b[j] @ b[j]))
+            assert table[i, j] == pytest.approx(expected)
+
+
+def test_cosine_rejects_mismatched_shapes() -> None:
+    with pytest.raises(ValueError):
+        cosine_similarity([1, 2], [1, 2, 3])
