@@ -168,11 +168,14 @@ class Model:
         if arr.shape != shape:
             raise ParamError(f"{name} must have shape {_fmt_shape(shape)}, got {_fmt_shape(arr.shape)}")
         with np.errstate(over="ignore"):
-            arr = arr.astype(self.config.np_dtype)
-        if not np.all(np.isfinite(arr)):
+            cast = arr.astype(self.config.np_dtype, copy=False)
+        if not np.all(np.isfinite(cast)):
             raise ParamError(f"{name} contains NaN or infinite values (or values too large for {self.config.dtype})")
-        if arr.base is not None or arr.flags.writeable:
-            arr = arr.copy()
+        # A converted array is already a private copy; a read-only array that owns its memory
+        # (e.g. from a checkpoint loader) cannot change under us, so neither needs copying.
+        if cast is arr and (arr.base is not None or arr.flags.writeable):
+            cast = arr.copy()
+        arr = cast
         arr.flags.writeable = False
         return arr
 
@@ -206,7 +209,7 @@ class Model:
         if index is None:
             new = self._checked(name, value, shape)
         else:
-            new = self._params[name].copy()
+            new = self._params[name].copy(order="K")  # keep the memory order: no slow transposing copy
             try:
                 target_shape = new[index].shape
             except (IndexError, TypeError) as exc:

@@ -1,11 +1,151 @@
-"""``transformer-sim``: the app's entry point."""
+"""``transformer-sim`` / ``python -m ui``: open the main window, or render it to a PNG and exit.
+
+Bad arguments exit with status 2 and one line on stderr.
+"""
 
 from __future__ import annotations
 
+import argparse
+import os
 import sys
+from dataclasses import dataclass
+from typing import Sequence
 
-from simulator.cli import run
+APP_ORG = "TransformerStepSim"
+APP_ID = "transformer-step-sim"
+DEFAULT_SCREENSHOT_SIZE = (1600, 1000)
 
 
-def main() -> None:
-    sys.exit(run(["stages", *sys.argv[1:]]))
+class UsageError(Exception):
+    """A command-line mistake, reported in one line."""
+
+
+@dataclass(frozen=True)
+class LaunchOptions:
+    preset: str | None
+    model: str | None
+    text: str | None
+    stage: str | None
+    layer: int | None
+    head: int | None
+    screenshot: str | None
+    size: tuple[int, int]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def parse_args(argv: Sequence[str]) -> LaunchOptions:
+    parser = _Parser(prog="transformer-sim", description="Step through a transformer's forward pass.")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--preset", help="a built-in model (see `python -m simulator presets`)")
+    source.add_argument("--model", help="a saved .npz model or a checkpoint folder")
+    parser.add_argument("--text", help="the sentence to start with")
+    parser.add_argument("--stage", help="a stage id such as blocks.0.attn.pattern (or a kind such as attn.pattern with --layer)")
+    parser.add_argument("--layer", type=int, help="layer for --stage given as a kind")
+    parser.add_argument("--head", type=int, help="attention head to show")
+    parser.add_argument("--screenshot", metavar="FILE.png", help="render the window to a PNG and exit")
+    parser.add_argument("--size", default=None, metavar="WxH", help="window size for --screenshot (default 1600x1000)")
+    args = parser.parse_args(list(argv))
+    size = DEFAULT_SCREENSHOT_SIZE
+    if args.size is not None:
+        try:
+            w, h = (int(v) for v in args.size.lower().split("x"))
+        except ValueError:
+            raise UsageError(f"transformer-sim: --size must look like 1600x1000, got {args.size!r}") from None
+        if not (320 <= w <= 8000 and 240 <= h <= 8000):
+            raise UsageError("transformer-sim: --size must be between 320x240 and 8000x8000")
+        size = (w, h)
+    if args.screenshot is not None and not args.screenshot.lower().endswith(".png"):
+        raise UsageError("transformer-sim: --screenshot needs a file name ending in .png")
+    return LaunchOptions(args.preset, args.model, args.text, args.stage, args.layer, args.head, args.screenshot, size)
+
+
+def resolve_stage(model, stage: str | None, layer: int | None) -> str:  # noqa: ANN001 (engine Model)
+    """A full stage id from --stage/--layer, or a clear error."""
+    from simulator.errors import SimulatorError
+
+    n = model.config.n_layers
+    if layer is not None and not 0 <= layer < max(n, 1):
+        raise SimulatorError(f"--layer must be between 0 and {n - 1}")
+    if stage is None:
+        if layer is None:
+            return model.stage_ids()[0]
+        return f"blocks.{layer}.resid_pre"
+    if stage in model.graph:
+        if layer is not None and model.graph[stage].layer not in (None, layer):
+            raise SimulatorError(f"--stage {stage} is in layer {model.graph[stage].layer}, not --layer {layer}")
+        return stage
+    candidate = f"blocks.{layer if layer is not None else 0}.{stage}"
+    if candidate in model.graph:
+        return candidate
+    model.stage_spec(stage)  # raises with a helpful message
+    return stage
+
+
+def build_window(options: LaunchOptions, settings=None, recovery_dir=None):  # noqa: ANN001, ANN201 (Qt types imported lazily)
+    """Load the model, make the state and the window, and apply the launch options.
+
+    ``recovery_dir`` overrides where crash-recovery copies live (tests); screenshots neither
+    offer nor write them.
+    """
+    import simulator
+    from simulator.errors import SimulatorError
+    from ui.main_window import MainWindow
+    from ui.state import AppState
+
+    name = options.model or options.preset or simulator.default_preset()
+    model = simulator.load(name)
+    state = AppState(model, options.text)
+    state.set_stage(resolve_stage(model, options.stage, options.layer))
+    if options.head is not None:
+        if not 0 <= options.head < model.config.n_heads:
+            raise SimulatorError(f"--head must be between 0 and {model.config.n_heads - 1}")
+        state.set_head(options.head)
+    return MainWindow(state, settings, recovery_dir=recovery_dir, recovery=not options.screenshot)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    sys.exit(run(sys.argv[1:] if argv is None else argv))
+
+
+def run(argv: Sequence[str]) -> int:
+    try:
+        options = parse_args(argv)
+    except UsageError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    if options.screenshot and "QT_QPA_PLATFORM" not in os.environ:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from PySide6.QtCore import QSettings, Qt
+    from PySide6.QtWidgets import QApplication
+
+    from simulator.errors import SimulatorError
+
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app.setOrganizationName(APP_ORG)
+    app.setApplicationName(APP_ID)
+    settings = None
+    if options.screenshot:
+        settings = QSettings(os.devnull, QSettings.Format.IniFormat)
+    try:
+        window = build_window(options, settings)
+    except SimulatorError as exc:
+        print(f"transformer-sim: {exc}", file=sys.stderr)
+        return 2
+    if options.screenshot:
+        window.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
+        window.resize(*options.size)
+        window.show()
+        for _ in range(3):
+            app.processEvents()
+        ok = window.grab().save(options.screenshot)
+        window.close()
+        if not ok:
+            print(f"transformer-sim: could not write {options.screenshot}", file=sys.stderr)
+            return 1
+        return 0
+    window.show()
+    return app.exec()

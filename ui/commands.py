@@ -11,6 +11,7 @@ from typing import Any
 
 from PySide6.QtGui import QUndoCommand
 
+from simulator.model import Model
 from ui.state import AppState
 
 _TEXT_ID = 1001
@@ -174,3 +175,20 @@ def param_label(state: AppState, name: str, index: Any) -> str:
         rest = parts[1:]
         return name + head + (f"[{','.join(one(i) for i in rest)}]" if rest else "")
     return name + f"[{','.join(one(i) for i in parts)}]"
+
+
+class SetModelCommand(QUndoCommand):
+    """Switch to another model (a preset or a file); undo brings back the previous model object,
+    with its edits, its sentence, run options, stage and head."""
+
+    def __init__(self, state: AppState, model: Model, label: str | None = None) -> None:
+        super().__init__(label or f"switch to model {model.info.title}")
+        self._state = state
+        self._before = state.snapshot()
+        self._model = model
+
+    def redo(self) -> None:
+        self._state.apply_model(self._model)
+
+    def undo(self) -> None:
+        self._state.restore(self._before)

@@ -8,9 +8,12 @@ every number; it does no maths itself.
 
 from __future__ import annotations
 
+import math
+import weakref
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Mapping
 
+import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
@@ -31,6 +34,17 @@ class ViewOptions:
     show_numbers: bool = True
     high_contrast: bool = False
     show_difference: bool = False
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything a model switch changes, so that undoing it can put it all back."""
+
+    model: Model
+    text: str
+    options: dict[str, Any]
+    stage: str
+    head: int
 
 
 @dataclass(frozen=True)
@@ -69,6 +83,9 @@ class AppState(QObject):
         self._hover: Hover | None = None
         self._text_error = ""
         self._baseline: Trace | None = None
+        #: per model object: its parameters as loaded, for "reset to the preset's value"
+        self._pristine: weakref.WeakKeyDictionary[Model, dict[str, np.ndarray]] = weakref.WeakKeyDictionary()
+        self._remember_pristine(model)
         start_text = text if text is not None else default_text(model)
         self._text = start_text
         self._trace = self._make_trace(start_text)  # raises SimulatorError on a bad start text
@@ -123,6 +140,28 @@ class AppState(QObject):
     def baseline(self) -> Trace | None:
         """The trace before the last model edit, for the "difference" view (None if none)."""
         return self._baseline
+
+    def pristine_params(self) -> Mapping[str, np.ndarray]:
+        """The current model's parameters as they were when it was loaded (read-only arrays)."""
+        return self._pristine[self._model]
+
+    def set_pristine(self, model: Model, params: Mapping[str, np.ndarray]) -> None:
+        """Declare what "as loaded" means for ``model`` (a session file may carry the originals)."""
+        checked = {}
+        for name, value in model.params.items():
+            original = np.asarray(params.get(name, value))
+            if original.shape != value.shape:
+                raise SimulatorError(f"the original of {name} has shape {original.shape}, expected {value.shape}")
+            if original.dtype.kind not in "fiub" or not np.all(np.isfinite(original)):
+                raise SimulatorError(f"the original of {name} must be finite numbers")
+            frozen = original.astype(value.dtype, copy=True)
+            frozen.flags.writeable = False
+            checked[name] = frozen
+        self._pristine[model] = checked
+
+    def snapshot(self) -> Snapshot:
+        """Model object, sentence, run options, stage and head, as they are now."""
+        return Snapshot(self._model, self._text, dict(self._options), self._stage, self._head)
 
     # -- navigation (not undoable) -------------------------------------------------------------
     def set_stage(self, stage_id: str) -> None:
@@ -202,11 +241,16 @@ class AppState(QObject):
             self._view = view
             self.view_changed.emit()
 
-    def apply_param(self, name: str, value: Any, index: Any = None) -> None:
-        """Edit a weight through the engine, remembering the trace before it for the diff view."""
+    def apply_param(self, name: str, value: Any, index: Any = None, update_baseline: bool = True) -> None:
+        """Edit a weight through the engine, remembering the trace before it for the diff view.
+
+        A gesture that edits many times (scrubbing) passes ``update_baseline=False`` after its
+        first change, so the difference view compares with the state before the whole gesture.
+        """
         before = self._trace
         self._model.set_param(name, value, index)
-        self._baseline = before
+        if update_baseline or self._baseline is None:
+            self._baseline = before
         self._install(self._make_trace(self._text, self._options))
 
     def apply_model(self, model: Model, text: str | None = None, stage: str | None = None) -> None:
@@ -227,17 +271,78 @@ class AppState(QObject):
         self._stage = stage if stage in model.graph else (self._stage if self._stage in model.graph else model.stage_ids()[0])
         self._hover = None
         self._text_error = ""
+        self._remember_pristine(model)
         self.model_changed.emit()
+
+    def apply_session(
+        self,
+        model: Model,
+        text: str,
+        stage: str,
+        head: int,
+        options: Mapping[str, Any],
+        view: ViewOptions | None = None,
+    ) -> None:
+        """Install a whole session at once (a file, a recovery copy, a snapshot); all or nothing.
+
+        Raises :class:`SimulatorError` with a readable message and changes nothing when the
+        parts do not fit together (unknown stage, head out of range, text the model cannot run).
+        """
+        if stage not in model.graph:
+            raise SimulatorError(model._unknown_stage_message(stage))
+        if isinstance(head, bool) or not isinstance(head, int) or not 0 <= head < model.config.n_heads:
+            raise SimulatorError(f"head must be a whole number between 0 and {model.config.n_heads - 1}, got {head!r}")
+        opts = checked_options(options)
+        trace = model.trace(text, **opts)
+        self._model = model
+        self._options = opts
+        self._text = text
+        self._trace = trace
+        self._baseline = None
+        self._head = head
+        self._stage = stage
+        self._hover = None
+        self._text_error = ""
+        self._remember_pristine(model)
+        view_changed = view is not None and view != self._view
+        if view is not None:
+            self._view = view
+        self.model_changed.emit()
+        if view_changed:
+            self.view_changed.emit()
+
+    def restore(self, snapshot: Snapshot) -> None:
+        """Go back to a :meth:`snapshot` (used by undo of a model switch)."""
+        self.apply_session(snapshot.model, snapshot.text, snapshot.stage, snapshot.head, snapshot.options)
 
     # -- internals -------------------------------------------------------------------------------
     def _make_trace(self, text: str, options: dict[str, Any] | None = None) -> Trace:
         opts = options or self._options
         return self._model.trace(text, **opts)
 
+    def _remember_pristine(self, model: Model) -> None:
+        if model not in self._pristine:
+            self._pristine[model] = dict(model.params)  # the engine never edits arrays in place
+
     def _install(self, trace: Trace) -> None:
         self._trace = trace
         self.set_hover(None)
         self.trace_changed.emit()
+
+
+def checked_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """Run options (causal, scale_scores, temperature) validated, or a :class:`SimulatorError`."""
+    try:
+        causal, scale, temperature = options["causal"], options["scale_scores"], options["temperature"]
+    except (KeyError, TypeError) as exc:
+        raise SimulatorError(f"run options are incomplete: missing {exc}") from exc
+    if not isinstance(causal, bool) or not isinstance(scale, bool):
+        raise SimulatorError("the causal mask and scaling options must be true or false")
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)):
+        raise SimulatorError(f"temperature must be a number, got {temperature!r}")
+    if not math.isfinite(temperature) or temperature <= 0:
+        raise SimulatorError(f"temperature must be a positive number, got {temperature!r}")
+    return {"causal": causal, "scale_scores": scale, "temperature": float(temperature)}
 
 
 def default_text(model: Model) -> str:

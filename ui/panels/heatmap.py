@@ -197,9 +197,16 @@ class HeatmapPanel(pg.GraphicsLayoutWidget):
         self._row_axis.set_labels(matrix.row_labels)
         self._col_axis.set_labels(matrix.col_labels)
         self._set_title()
+        self._fit_minimum_width()
         self._hover_cell = None
         self._hover_box.hide()
         self._layout_numbers()
+
+    def _fit_minimum_width(self) -> None:
+        """Never let the layout squeeze the panel below its axis, a few cells and the colour bar;
+        a squeezed graphics layout overflows the widget and mouse positions stop matching cells."""
+        needed = self.ci.effectiveSizeHint(Qt.SizeHint.MinimumSize).width()
+        self.setMinimumWidth(int(max(needed, self._row_axis.width() + 140)) + 10)
 
     def _set_title(self) -> None:
         m = self._matrix

@@ -1,0 +1,157 @@
+"""Export: the canvas and single panels as PNG and SVG, the clipboard, and every stage as
+numbered PNGs (with Cancel)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QPoint, QRectF, QSize, Qt
+from PySide6.QtGui import QContextMenuEvent, QGuiApplication, QImage, QPainter
+from PySide6.QtSvg import QSvgRenderer
+from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog, QMenu, QMessageBox, QProgressDialog
+
+from tests.gui_actions import panel_for
+from ui.export import ExportError, export_all_stages, export_png, export_svg, stage_file_names
+
+
+def distinct_colours(image: QImage, samples: int = 40) -> int:
+    assert not image.isNull()
+    w, h = image.width(), image.height()
+    return len({image.pixel(x, y) for x in range(0, w, max(1, w // samples)) for y in range(0, h, max(1, h // samples))})
+
+
+def svg_as_image(path: Path, size: QSize | None = None) -> QImage:
+    renderer = QSvgRenderer(str(path))
+    assert renderer.isValid(), f"{path} is not a valid SVG"
+    size = size or renderer.defaultSize()
+    image = QImage(size, QImage.Format.Format_ARGB32)
+    image.fill(Qt.GlobalColor.white)
+    painter = QPainter(image)
+    renderer.render(painter, QRectF(0, 0, size.width(), size.height()))
+    painter.end()
+    return image
+
+
+def test_canvas_exports_as_png_and_svg(make_main_window, tmp_path, monkeypatch) -> None:
+    window = make_main_window(text="a fluffy blue creature", stage="blocks.0.attn.scores")
+    assert window.exporter.canvas_png(str(tmp_path / "scores.png"))
+    image = QImage(str(tmp_path / "scores.png"))
+    assert image.size() == window.canvas.size()
+    assert distinct_colours(image) > 30
+    assert window.exporter.canvas_svg(str(tmp_path / "scores"))  # the suffix is added
+    text = (tmp_path / "scores.svg").read_text()
+    assert text.lstrip().startswith("<?xml") and "<svg" in text
+    assert window.state.trace.stage("blocks.0.attn.scores").title in text, "the header is vector text"
+    assert distinct_colours(svg_as_image(tmp_path / "scores.svg")) > 30
+    # through the menu, with the file dialog answered
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "from-menu.png"), ""))
+    window.actions["export_png"].trigger()
+    assert distinct_colours(QImage(str(tmp_path / "from-menu.png"))) > 30
+
+
+def test_one_panel_exports_with_pyqtgraph_at_double_size(make_main_window, tmp_path, monkeypatch) -> None:
+    window = make_main_window(text="a fluffy blue creature", stage="blocks.0.attn.q")
+    panel = panel_for(window, "blocks.0.attn.W_Q")
+    assert window.exporter.panel_png(panel, str(tmp_path / "wq.png"))
+    image = QImage(str(tmp_path / "wq.png"))
+    assert image.width() == 2 * panel.width()
+    assert distinct_colours(image) > 20
+    assert window.exporter.panel_svg(panel, str(tmp_path / "wq.svg"))
+    assert "<clipPath" in (tmp_path / "wq.svg").read_text(), "cells are clipped to the plot as on screen"
+    drawn = svg_as_image(tmp_path / "wq.svg", panel.size())
+    assert distinct_colours(drawn) > 20
+    # the SVG puts every cell where the screen does, in the screen's colour
+    screen = panel.grab().toImage()
+    for row, col in ((0, 0), (7, 3), (15, 7)):
+        a = panel.cell_center_in_widget(row, col)
+        b = panel.cell_center_in_widget(row + 1, col + 1)
+        x, y = int(a.x() - (b.x() - a.x()) * 0.3), int(a.y() - (b.y() - a.y()) * 0.3)  # beside the number
+        on_screen, in_svg = screen.pixelColor(x, y), drawn.pixelColor(x, y)
+        assert max(abs(on_screen.red() - in_svg.red()), abs(on_screen.green() - in_svg.green()),
+                   abs(on_screen.blue() - in_svg.blue())) < 12, (row, col, on_screen.name(), in_svg.name())
+    # File → Export → One panel asks which one
+    asked = []
+
+    def choose(parent, title, label, items, current, editable):
+        asked.append(list(items))
+        return items[0], True
+
+    monkeypatch.setattr(QInputDialog, "getItem", choose)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "first.svg"), ""))
+    window.actions["export_panel_svg"].trigger()
+    assert asked and asked[0][0].startswith("1. X") and len(asked[0]) == len(window.canvas.panels)
+    assert (tmp_path / "first.svg").stat().st_size > 1000
+
+
+def test_right_click_on_a_panel_offers_export(make_main_window) -> None:
+    window = make_main_window(stage="blocks.0.attn.q")
+    panel = window.canvas.result_panel
+    event = QContextMenuEvent(QContextMenuEvent.Reason.Mouse, QPoint(20, 20), panel.viewport().mapToGlobal(QPoint(20, 20)))
+    QApplication.sendEvent(panel.viewport(), event)
+    menus = [w for w in QApplication.topLevelWidgets() if isinstance(w, QMenu) and w.isVisible()]
+    assert len(menus) == 1
+    texts = [a.text() for a in menus[0].actions()]
+    assert texts == ["Export this panel as PNG…", "Export this panel as SVG…", "Copy this panel to the clipboard"]
+    menus[0].close()
+
+
+def test_copy_to_clipboard(make_main_window) -> None:
+    window = make_main_window(stage="blocks.0.attn.pattern")
+    QGuiApplication.clipboard().clear()
+    window.actions["copy_image"].trigger()
+    image = QGuiApplication.clipboard().image()
+    assert image.size() == window.canvas.size() * window.canvas.devicePixelRatio()
+    assert distinct_colours(image) > 20
+
+
+def test_export_all_stages_writes_numbered_pngs_in_forward_order(make_main_window, tmp_path, monkeypatch) -> None:
+    window = make_main_window(text="a fluffy blue creature", stage="blocks.0.attn.z")
+    ids = window.state.model.stage_ids()
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(tmp_path))
+    window.actions["export_all"].trigger()
+    files = sorted(p.name for p in tmp_path.glob("*.png"))
+    assert files == stage_file_names(ids)
+    assert files[0] == "01-tokens.png" and files[1] == "02-embed.png" and files[-1].endswith("-probs.png")
+    assert [name.split("-", 1)[1][:-4] for name in files] == ids
+    for name in (files[0], files[len(files) // 2], files[-1]):
+        assert distinct_colours(QImage(str(tmp_path / name))) > 20
+    assert QImage(str(tmp_path / files[0])).size() == window.canvas.size()
+    assert window.state.stage_id == "blocks.0.attn.z", "the stage on screen is put back"
+    assert "Wrote" in window.statusBar().currentMessage()
+    assert not [w for w in QApplication.topLevelWidgets() if isinstance(w, QProgressDialog) and w.isVisible()]
+
+
+def test_export_all_stages_can_be_cancelled(make_main_window, tmp_path) -> None:
+    window = make_main_window(stage="embed")
+    state = window.state
+    progress = QProgressDialog("Exporting…", "Cancel", 0, 1, window)
+    seen: list[str] = []
+
+    def cancel_after_three(stage_id: str) -> None:
+        seen.append(stage_id)
+        if len(seen) == 3:
+            progress.cancel()
+
+    state.stage_changed.connect(cancel_after_three)
+    written = export_all_stages(state, window.canvas, tmp_path, progress)
+    state.stage_changed.disconnect(cancel_after_three)
+    progress.close()
+    assert [p.name for p in written] == stage_file_names(state.model.stage_ids())[:3]
+    assert sorted(p.name for p in tmp_path.glob("*.png")) == [p.name for p in written]
+    assert state.stage_id == "embed"
+
+
+def test_export_failures_are_reported(make_main_window, tmp_path, monkeypatch) -> None:
+    window = make_main_window()
+    warnings = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text, *a: warnings.append(text))
+    assert not window.exporter.canvas_png(str(tmp_path / "missing" / "x.png"))
+    assert "does not exist" in warnings[-1]
+    assert not window.exporter.all_stages(str(tmp_path / "nowhere"))
+    assert "not an existing folder" in warnings[-1]
+    with pytest.raises(ExportError):
+        export_svg(window.canvas, tmp_path / "missing" / "x.svg")
+    with pytest.raises(ExportError):
+        export_png(window.canvas.result_panel, tmp_path / "missing" / "x.png")
+    assert not list(tmp_path.rglob("*.png")) and not list(tmp_path.rglob("*.svg"))

@@ -1,0 +1,250 @@
+"""The main window, driven like a user would: keys, clicks, real mouse moves, typing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtTest import QTest
+
+from ui.state import LAYOUT_COLUMNS
+
+
+def expected_result(window, stage_id: str) -> np.ndarray:
+    """What the engine says the result panel must show for the current head and layout."""
+    state = window.state
+    trace = state.trace
+    spec = state.model.graph[stage_id]
+    if stage_id == "tokens":
+        vocab = state.model.config.vocab_size
+        data = np.eye(vocab)[trace.ids]
+    else:
+        data = np.asarray(trace[stage_id])
+        if spec.has_heads:
+            data = data[state.head]
+        if data.ndim == 1:
+            data = data[None, :]
+    if state.view.layout == LAYOUT_COLUMNS:
+        data = data.T
+    return data
+
+
+def test_keyboard_steps_through_every_stage_showing_engine_data(make_main_window, qtbot) -> None:
+    window = make_main_window()
+    window.canvas.setFocus()
+    ids = window.state.model.stage_ids()
+    assert window.state.stage_id == ids[0]
+    for i, stage_id in enumerate(ids):
+        assert window.state.stage_id == stage_id
+        np.testing.assert_array_equal(window.canvas.result_panel.matrix.data, expected_result(window, stage_id))
+        assert stage_id in window.canvas.header_text()
+        if i < len(ids) - 1:
+            QTest.keyClick(window, Qt.Key.Key_Right)
+    QTest.keyClick(window, Qt.Key.Key_Home)
+    assert window.state.stage_id == ids[0]
+    QTest.keyClick(window, Qt.Key.Key_End)
+    assert window.state.stage_id == ids[-1]
+    QTest.keyClick(window, Qt.Key.Key_Left)
+    assert window.state.stage_id == ids[-2]
+    QTest.keyClick(window, Qt.Key.Key_PageDown)
+    assert window.state.stage_id == ids[-1]
+
+
+def test_navigator_clicks_jump_to_every_stage(make_main_window) -> None:
+    from PySide6.QtWidgets import QTreeWidget, QTreeWidgetItemIterator
+
+    window = make_main_window()
+    tree = window.navigator if isinstance(window.navigator, QTreeWidget) else window.navigator.findChild(QTreeWidget)
+    items = {}
+    it = QTreeWidgetItemIterator(tree)
+    while it.value():
+        item = it.value()
+        sid = item.data(0, Qt.ItemDataRole.UserRole)
+        if sid:
+            items[sid] = item
+        it += 1
+    assert set(items) == set(window.state.model.stage_ids())
+    for sid in reversed(window.state.model.stage_ids()):
+        item = items[sid]
+        tree.scrollToItem(item)
+        rect = tree.visualItemRect(item)
+        QTest.mouseClick(tree.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+        assert window.state.stage_id == sid
+        np.testing.assert_array_equal(window.canvas.result_panel.matrix.data, expected_result(window, sid))
+
+
+def _hover(panel, row: int, col: int) -> None:
+    pos = panel.cell_center_in_widget(row, col)
+    QTest.mouseMove(panel.viewport(), QPoint(int(pos.x()), int(pos.y())))
+
+
+def test_hover_on_scores_reads_out_and_highlights_operands(make_main_window, qtbot) -> None:
+    window = make_main_window(text="a fluffy blue creature", stage="blocks.0.attn.scores")
+    qtbot.wait(50)
+    canvas = window.canvas
+    q_panel, k_panel, result = canvas.panels
+    _hover(result, 3, 1)
+    value = window.state.trace["blocks.0.attn.scores"][0, 3, 1]
+    text = window.readout.text()
+    assert text.startswith("scores · head 0 · query 'creature' · key 'fluffy' = ")
+    assert abs(float(text.rsplit("= ", 1)[1]) - value) < 0.01
+    # the row of Q and the column of Kᵀ are outlined, nothing in the result
+    assert [(r.x(), r.y(), r.width()) for r in q_panel.highlights] == [(0, 3, 8)]
+    assert [(r.x(), r.y(), r.height()) for r in k_panel.highlights] == [(1, 0, 8)]
+    _hover(result, 0, 0)
+    assert "query 'a' · key 'a'" in window.readout.text()
+    assert [(r.y()) for r in q_panel.highlights] == [0]
+
+
+def test_hover_on_pattern_mentions_masked_cells(make_main_window, qtbot) -> None:
+    window = make_main_window(text="a fluffy blue creature", stage="blocks.0.attn.pattern")
+    qtbot.wait(50)
+    masked_panel, result = window.canvas.panels
+    _hover(masked_panel, 0, 3)
+    assert window.readout.text().endswith("masked (−∞)")
+    _hover(result, 3, 1)
+    assert window.readout.text().startswith("pattern · head 0 · query 'creature' · key 'fluffy' = ")
+    assert [(r.y(), r.height()) for r in masked_panel.highlights] == [(3, 1)]
+
+
+def test_sentence_edits_update_or_keep_the_view(make_main_window, qtbot) -> None:
+    from PySide6.QtWidgets import QLabel, QLineEdit
+
+    window = make_main_window(text="a fluffy blue creature", stage="blocks.0.attn.pattern")
+    edit = window.sentence_box.findChild(QLineEdit, "sentenceEdit")
+    error = window.sentence_box.findChild(QLabel, "sentenceError")
+    edit.setFocus()
+    edit.selectAll()
+    QTest.keyClicks(edit, "the cat walks")
+    assert window.state.text == "the cat walks"
+    assert window.canvas.result_panel.matrix.data.shape == (3, 3)
+    assert not error.isVisible()
+    # Right arrow while typing moves the cursor, it does not step
+    stage = window.state.stage_id
+    QTest.keyClick(edit, Qt.Key.Key_Left)
+    QTest.keyClick(edit, Qt.Key.Key_Right)
+    QTest.keyClick(edit, Qt.Key.Key_Space)
+    assert window.state.stage_id == stage
+    # empty text: an inline error, and the last good result stays
+    edit.selectAll()
+    QTest.keyClick(edit, Qt.Key.Key_Delete)
+    assert error.isVisible() and "empty" in error.text()
+    assert window.state.text == "the cat walks"
+    assert window.canvas.result_panel.matrix.data.shape == (3, 3)
+    # too long (pasted in one go): names the limit
+    from PySide6.QtWidgets import QApplication
+
+    QApplication.clipboard().setText(" ".join(["cat"] * 40))
+    QTest.keyClick(edit, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    assert error.isVisible() and "32" in error.text()
+    assert window.state.text == "the cat walks"
+    # unknown words run, marked as unknown
+    edit.selectAll()
+    QTest.keyClicks(edit, "the zebra walks")
+    assert window.state.text == "the zebra walks"
+    assert not error.isVisible()
+    assert window.state.trace.unknown == (1,)
+    # undo restores the previous sentence
+    window.actions["undo"].trigger()
+    assert window.state.text == "the cat walks"
+
+
+def test_toggles_change_the_data_as_the_engine_says(make_main_window) -> None:
+    window = make_main_window(text="a fluffy blue creature", stage="blocks.0.attn.masked")
+    state = window.state
+    assert np.isneginf(window.canvas.result_panel.matrix.data).any()
+    window.actions["causal"].trigger()
+    assert state.option("causal") is False
+    shown = window.canvas.result_panel.matrix.data
+    assert np.isfinite(shown).all()
+    np.testing.assert_array_equal(shown, state.trace["blocks.0.attn.scaled"][0])
+    window.actions["undo"].trigger()
+    assert state.option("causal") is True and window.actions["causal"].isChecked()
+    state.set_stage("blocks.0.attn.scaled")
+    window.actions["scale"].trigger()
+    np.testing.assert_array_equal(window.canvas.result_panel.matrix.data, state.trace["blocks.0.attn.scores"][0])
+    window.actions["scale"].trigger()
+    np.testing.assert_allclose(
+        window.canvas.result_panel.matrix.data, state.trace["blocks.0.attn.scores"][0] / np.sqrt(state.model.config.d_head), rtol=1e-6
+    )
+    # columns layout (3Blue1Brown): queries become columns, factors swap places
+    state.set_stage("blocks.0.attn.scores")
+    window.actions["columns"].trigger()
+    np.testing.assert_array_equal(window.canvas.result_panel.matrix.data, state.trace["blocks.0.attn.scores"][0].T)
+    titles = [p.matrix.title for p in window.canvas.panels]
+    assert titles[0].startswith("Kᵀ") and titles[1].startswith("Q")
+    window.actions["numbers"].trigger()
+    assert not window.canvas.result_panel.numbers_visible()
+
+
+def test_head_and_layer_selectors(make_main_window) -> None:
+    window = make_main_window(stage="blocks.0.attn.pattern")
+    window.head_box.setValue(1)
+    assert window.state.head == 1
+    np.testing.assert_array_equal(window.canvas.result_panel.matrix.data, window.state.trace["blocks.0.attn.pattern"][1])
+    window.layer_box.setValue(1)
+    assert window.state.stage_id == "blocks.1.attn.pattern"
+    window.actions["prev_layer"].trigger()
+    assert window.state.stage_id == "blocks.0.attn.pattern"
+    window.actions["next_head"].trigger()
+    assert window.state.head == 0
+
+
+def test_presentation_mode_enters_and_leaves(make_main_window, qtbot) -> None:
+    window = make_main_window()
+    QTest.keyClick(window, Qt.Key.Key_F5)
+    assert window.in_presentation and window.isFullScreen()
+    assert not window.navigator_dock.isVisible() and not window.menuBar().isVisible()
+    QTest.keyClick(window, Qt.Key.Key_PageDown)
+    assert window.state.stage_id == window.state.model.stage_ids()[1]
+    QTest.keyClick(window, Qt.Key.Key_Escape)
+    assert not window.in_presentation and not window.isFullScreen()
+    assert window.navigator_dock.isVisible() and window.menuBar().isVisible()
+
+
+def test_play_steps_by_itself_and_stops_at_the_end(make_main_window, qtbot) -> None:
+    window = make_main_window()
+    window.speed_box.setCurrentIndex(0)
+    window.play_timer.setInterval(5)
+    window.state.set_stage(window.state.model.stage_ids()[-3])
+    window.actions["play"].trigger()
+    window.play_timer.setInterval(5)
+    qtbot.waitUntil(lambda: not window.actions["play"].isChecked(), timeout=3000)
+    assert window.state.stage_id == window.state.model.stage_ids()[-1]
+
+
+def test_shortcuts_dialog_lists_the_declared_shortcuts(make_main_window) -> None:
+    window = make_main_window()
+    dialog = window.show_shortcuts()
+    rows = dict(dialog.rows())
+    assert "Right" in rows["Next stage"] and "Space" in rows["Next stage"]
+    assert rows["Presentation mode"] == "F5"
+    dialog.close()
+
+
+@pytest.mark.parametrize("bad", [["--stage", "blocks.9.attn.q"], ["--preset", "nope"], ["--size", "big"], ["--head", "7"], ["--bogus"]])
+def test_bad_arguments_exit_with_one_line(bad) -> None:
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "ui", "--screenshot", "x.png", *bad], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2
+    assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
+
+
+def test_screenshot_entry_point_writes_a_non_blank_png(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    from PySide6.QtGui import QImage
+
+    target = tmp_path / "shot.png"
+    out = subprocess.run(
+        [sys.executable, "-m", "ui", "--preset", "toy", "--stage", "blocks.0.attn.pattern", "--screenshot", str(target)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    image = QImage(str(target))
+    assert (image.width(), image.height()) == (1600, 1000)
+    colours = {image.pixel(x, y) for x in range(0, 1600, 37) for y in range(0, 1000, 29)}
+    assert len(colours) > 20

@@ -1,0 +1,5 @@
+"""Entry point for ``python -m ui``."""
+
+from ui.app import main
+
+main()

@@ -1,0 +1,432 @@
+"""The main window: wiring of the state, the actions, the panels and the docks. No logic lives here
+beyond connecting things; each panel is its own module.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtGui import QActionGroup, QCloseEvent, QFont
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDockWidget,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QSpinBox,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+import simulator
+from ui.actions import Actions
+from ui.commands import SetOptionCommand, SetViewCommand
+from ui.export import Exporter
+from ui.panels.embedding_view import EmbeddingView
+from ui.panels.explanation import ExplanationPanel
+from ui.panels.history_view import HistoryView
+from ui.panels.navigator import PipelineNavigator
+from ui.panels.next_token import NextTokenView
+from ui.panels.params_browser import ParamsBrowser
+from ui.panels.sentence_box import SentenceBox
+from ui.panels.shortcuts_dialog import ShortcutsDialog
+from ui.panels.stage_canvas import StageCanvas
+from ui.panels.weight_table import WeightTable
+from ui.recovery import RecoveryManager, default_recovery_dir
+from ui.session_controller import SessionController
+from ui.state import LAYOUT_COLUMNS, LAYOUT_ROWS, AppState
+from ui.weight_editing import WeightEditor
+
+APP_NAME = "Transformer Step-Through Simulator"
+PLAY_SPEEDS = (("0.5 s per step", 500), ("1 s per step", 1000), ("2 s per step", 2000), ("4 s per step", 4000))
+NORMAL_POINT_SIZE = 10
+PRESENTATION_POINT_SIZE = 17
+#: view toggles kept between runs, with their types
+DISPLAY_SETTINGS = (("layout", str), ("show_numbers", bool), ("high_contrast", bool))
+
+
+class MainWindow(QMainWindow):
+    """The step-through window. ``settings`` and ``recovery_dir`` let tests use temporary stores;
+    ``recovery=False`` (screenshots) neither offers nor writes recovery copies."""
+
+    def __init__(
+        self,
+        state: AppState,
+        settings: QSettings | None = None,
+        recovery_dir: Path | None = None,
+        recovery: bool = True,
+    ) -> None:
+        super().__init__()
+        self.setObjectName("mainWindow")
+        self.state = state
+        self.settings = settings if settings is not None else QSettings()
+        self.actions = Actions(self)
+        self.actions.add("undo", state.undo_stack.createUndoAction(self, "&Undo"))
+        self.actions.add("redo", state.undo_stack.createRedoAction(self, "&Redo"))
+        self.actions["undo"].setShortcut("Ctrl+Z")
+        self.actions["redo"].setShortcuts(["Ctrl+Shift+Z", "Ctrl+Y"])
+
+        self.sentence_box = SentenceBox(state)
+        self.canvas = StageCanvas(state)
+        central = QWidget()
+        column = QVBoxLayout(central)
+        column.setContentsMargins(4, 4, 4, 4)
+        column.addWidget(self.sentence_box)
+        column.addWidget(self.canvas, 1)
+        self.setCentralWidget(central)
+
+        self.navigator = PipelineNavigator(state)
+        self.explanation = ExplanationPanel(state)
+        self.next_token = NextTokenView(state)
+        self.embedding = EmbeddingView(state)
+        self.navigator_dock = self._dock("navigatorDock", "Forward pass", self.navigator, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.explanation_dock = self._dock("explanationDock", "What happens here", self.explanation, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.next_token_dock = self._dock("nextTokenDock", "Next-token prediction", self.next_token, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.embedding_dock = self._dock("embeddingDock", "Embedding space", self.embedding, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(self.next_token_dock, self.embedding_dock)
+        self.next_token_dock.raise_()
+        self.params_browser = ParamsBrowser(state)
+        self.weight_table = WeightTable(state)
+        self.history = HistoryView(state.undo_stack)
+        self.params_dock = self._dock("paramsDock", "Parameters", self.params_browser, Qt.DockWidgetArea.RightDockWidgetArea, False)
+        self.table_dock = self._dock("weightTableDock", "Weight table", self.weight_table, Qt.DockWidgetArea.BottomDockWidgetArea, False)
+        self.history_dock = self._dock("historyDock", "History", self.history, Qt.DockWidgetArea.RightDockWidgetArea, False)
+        self.tabifyDockWidget(self.embedding_dock, self.params_dock)
+        self.tabifyDockWidget(self.params_dock, self.history_dock)
+
+        self.weight_editor = WeightEditor(state, self)
+        self.weight_editor.follow_canvas(self.canvas)
+        self.weight_editor.attach(self.params_browser.heatmap)
+        self.sessions = SessionController(state, self.settings, self)
+        self.exporter = Exporter(state, self.canvas, self)
+        self.exporter.follow_canvas(self.canvas)
+        self.exporter.install_panel_menu(self.params_browser.heatmap)
+        self.recovery = (
+            RecoveryManager(state, recovery_dir or default_recovery_dir(self.settings), lambda: self.sessions.path, self)
+            if recovery else None
+        )
+
+        self.layer_box = QSpinBox()
+        self.layer_box.setObjectName("layerBox")
+        self.layer_box.setPrefix("Layer ")
+        self.head_box = QSpinBox()
+        self.head_box.setObjectName("headBox")
+        self.head_box.setPrefix("Head ")
+        self.speed_box = QComboBox()
+        self.speed_box.setObjectName("speedBox")
+        for text, ms in PLAY_SPEEDS:
+            self.speed_box.addItem(text, ms)
+        self.speed_box.setCurrentIndex(1)
+        self.play_timer = QTimer(self)
+        self.play_timer.setObjectName("playTimer")
+        self.readout = QLabel()
+        self.readout.setObjectName("readout")
+        self.statusBar().addWidget(self.readout, 1)
+        self._presentation_restore: tuple[bytes, bool] | None = None
+
+        self._build_menus()
+        self._build_toolbar()
+        self._connect()
+        self.resize(1500, 950)
+        self._restore_settings()
+        self._sync_from_state()
+        if self.recovery is not None:
+            self.recovery.offer_restore(self, self.sessions.adopt_recovered)
+
+    def _dock(self, name: str, title: str, widget: QWidget, area: Qt.DockWidgetArea, visible: bool = True) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        dock.setVisible(visible)
+        self.addDockWidget(area, dock)
+        return dock
+
+    # -- menus and toolbar, from the declared actions ---------------------------------------------
+    def _build_menus(self) -> None:
+        a = self.actions
+        menus = (
+            ("&File", ["new", "open", "recent", None, "save", "save_as", None, "export", None, "quit"]),
+            ("&Edit", ["undo", "redo", None, "history", None, "params", "table"]),
+            ("&Navigate", ["next", "back", "first", "last", None, "play", None, "next_layer", "prev_layer", "next_head", "prev_head", None, "focus_sentence"]),
+            ("&View", ["causal", "scale", None, "columns", "numbers", "contrast", "difference", None, "presentation", "leave_presentation"]),
+            ("&Model", ["presets", None, "load_model"]),
+            ("&Help", ["shortcuts", "about"]),
+        )
+        self.menus = {}
+        for title, names in menus:
+            menu = self.menuBar().addMenu(title)
+            key = title.strip("&").lower()
+            menu.setObjectName(f"menu_{key}")
+            self.menus[key] = menu
+            for name in names:
+                if name is None:
+                    menu.addSeparator()
+                elif name == "recent":
+                    self.recent_menu = menu.addMenu("Open &recent")
+                    self.recent_menu.setObjectName("menu_recent")
+                elif name == "export":
+                    self.export_menu = menu.addMenu("&Export")
+                    self.export_menu.setObjectName("menu_export")
+                    for export in ("export_png", "export_svg", "copy_image", None, "export_panel_png", "export_panel_svg", None, "export_all"):
+                        if export is None:
+                            self.export_menu.addSeparator()
+                        else:
+                            self.export_menu.addAction(a[export])
+                elif name == "presets":
+                    self._add_preset_actions(menu)
+                else:
+                    menu.addAction(a[name])
+        panels = self.menus["view"].addMenu("&Panels")
+        for dock in (self.navigator_dock, self.explanation_dock, self.next_token_dock, self.embedding_dock,
+                     self.params_dock, self.table_dock, self.history_dock):
+            panels.addAction(dock.toggleViewAction())
+        self.sessions.fill_recent_menu(self.recent_menu)
+
+    def _add_preset_actions(self, menu: QMenu) -> None:
+        """One checkable entry per built-in model, titled, with its description as tip."""
+        self.preset_group = QActionGroup(self)
+        self.preset_actions = {}
+        for info in simulator.list_presets():
+            action = menu.addAction(info.title)
+            action.setObjectName(f"action_preset_{info.name}")
+            action.setCheckable(True)
+            action.setStatusTip(info.description)
+            action.setToolTip(info.description)
+            action.setData(info.name)
+            self.preset_group.addAction(action)
+            self.preset_actions[info.name] = action
+        menu.setToolTipsVisible(True)
+
+    def _build_toolbar(self) -> None:
+        bar = QToolBar("Stepping", self)
+        bar.setObjectName("steppingToolbar")
+        bar.setMovable(False)
+        a = self.actions
+        for name in ("first", "back", "play", "next", "last"):
+            bar.addAction(a[name])
+        bar.addWidget(self.speed_box)
+        bar.addSeparator()
+        bar.addWidget(self.layer_box)
+        bar.addWidget(self.head_box)
+        bar.addSeparator()
+        for name in ("causal", "scale", "columns", "numbers", "difference"):
+            bar.addAction(a[name])
+        bar.addSeparator()
+        bar.addAction(a["presentation"])
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+        self.toolbar = bar
+
+    # -- signals: the one place where the window subscribes -------------------------------------------
+    def _connect(self) -> None:
+        s, a = self.state, self.actions
+        a["quit"].triggered.connect(self.close)
+        a["new"].triggered.connect(lambda: self.sessions.new_session())
+        a["open"].triggered.connect(lambda: self.sessions.open_session())
+        a["save"].triggered.connect(lambda: self.sessions.save())
+        a["save_as"].triggered.connect(lambda: self.sessions.save_as())
+        a["export_png"].triggered.connect(lambda: self.exporter.canvas_png())
+        a["export_svg"].triggered.connect(lambda: self.exporter.canvas_svg())
+        a["export_panel_png"].triggered.connect(lambda: self.exporter.panel_png())
+        a["export_panel_svg"].triggered.connect(lambda: self.exporter.panel_svg())
+        a["copy_image"].triggered.connect(self.exporter.copy_canvas)
+        a["export_all"].triggered.connect(lambda: self.exporter.all_stages())
+        a["history"].triggered.connect(lambda: self._show_dock(self.history_dock))
+        a["params"].triggered.connect(lambda: self._show_dock(self.params_dock))
+        a["table"].triggered.connect(self._open_table)
+        a["load_model"].triggered.connect(lambda: self.sessions.load_model_file())
+        a["difference"].triggered.connect(lambda on: s.undo_stack.push(SetViewCommand(s, "show_difference", bool(on))))
+        self.preset_group.triggered.connect(lambda action: self.sessions.switch_preset(action.data()))
+        self.sessions.recent_changed.connect(lambda: self.sessions.fill_recent_menu(self.recent_menu))
+        self.sessions.path_changed.connect(self._sync_from_state)
+        s.undo_stack.cleanChanged.connect(lambda clean: self.setWindowModified(not clean))
+        self.params_browser.param_selected.connect(self.weight_table.show_param)
+        self.params_browser.table_requested.connect(self._open_table)
+        a["next"].triggered.connect(lambda: s.step(1))
+        a["back"].triggered.connect(lambda: s.step(-1))
+        a["first"].triggered.connect(s.first)
+        a["last"].triggered.connect(s.last)
+        a["play"].toggled.connect(self._set_playing)
+        a["next_layer"].triggered.connect(lambda: self._shift_layer(1))
+        a["prev_layer"].triggered.connect(lambda: self._shift_layer(-1))
+        a["next_head"].triggered.connect(lambda: s.set_head((s.head + 1) % s.model.config.n_heads))
+        a["prev_head"].triggered.connect(lambda: s.set_head((s.head - 1) % s.model.config.n_heads))
+        a["focus_sentence"].triggered.connect(self.sentence_box.setFocus)
+        a["causal"].triggered.connect(lambda on: s.undo_stack.push(SetOptionCommand(s, "causal", bool(on))))
+        a["scale"].triggered.connect(lambda on: s.undo_stack.push(SetOptionCommand(s, "scale_scores", bool(on))))
+        a["columns"].triggered.connect(
+            lambda on: s.undo_stack.push(SetViewCommand(s, "layout", LAYOUT_COLUMNS if on else LAYOUT_ROWS))
+        )
+        a["numbers"].triggered.connect(lambda on: s.undo_stack.push(SetViewCommand(s, "show_numbers", bool(on))))
+        a["contrast"].triggered.connect(lambda on: s.undo_stack.push(SetViewCommand(s, "high_contrast", bool(on))))
+        a["presentation"].toggled.connect(self.set_presentation)
+        a["leave_presentation"].triggered.connect(lambda: a["presentation"].setChecked(False))
+        a["shortcuts"].triggered.connect(self.show_shortcuts)
+        a["about"].triggered.connect(self._about)
+        self.layer_box.valueChanged.connect(self._layer_chosen)
+        self.head_box.valueChanged.connect(self._head_chosen)
+        self.speed_box.currentIndexChanged.connect(lambda _: self.play_timer.setInterval(self.speed_box.currentData()))
+        self.play_timer.timeout.connect(self._play_step)
+        s.stage_changed.connect(self._sync_from_state)
+        s.head_changed.connect(self._sync_from_state)
+        s.trace_changed.connect(self._sync_from_state)
+        s.model_changed.connect(self._sync_from_state)
+        s.view_changed.connect(self._sync_from_state)
+        s.hover_changed.connect(self._show_hover)
+        s.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
+
+    def _sync_from_state(self, *_: object) -> None:
+        s, a = self.state, self.actions
+        config = s.model.config
+        a["causal"].setChecked(s.option("causal"))
+        a["scale"].setChecked(s.option("scale_scores"))
+        a["columns"].setChecked(s.view.layout == LAYOUT_COLUMNS)
+        a["numbers"].setChecked(s.view.show_numbers)
+        a["contrast"].setChecked(s.view.high_contrast)
+        a["difference"].setChecked(s.view.show_difference)
+        current = self.preset_actions.get(s.model.info.name)
+        for action in self.preset_actions.values():
+            action.setChecked(action is current and s.model.info.source == f"preset:{s.model.info.name}")
+        for box, value, top in ((self.layer_box, s.layer, config.n_layers - 1), (self.head_box, s.head, config.n_heads - 1)):
+            box.blockSignals(True)
+            box.setRange(0, max(top, 0))
+            if value is not None:
+                box.setValue(value)
+            box.blockSignals(False)
+        self.layer_box.setEnabled(config.n_layers > 0)
+        self.head_box.setEnabled(s.model.graph[s.stage_id].has_heads or s.stage_id.endswith("attn_out"))
+        ids = s.model.stage_ids()
+        a["next"].setEnabled(s.stage_id != ids[-1] or a["play"].isChecked())
+        a["back"].setEnabled(s.stage_id != ids[0])
+        a["leave_presentation"].setEnabled(a["presentation"].isChecked())
+        self.setWindowTitle(self.sessions.window_title(APP_NAME))
+        self.setWindowModified(self.sessions.modified)
+
+    def _show_hover(self, hover: object) -> None:
+        self.readout.setText(getattr(hover, "text", ""))
+
+    # -- handlers ---------------------------------------------------------------------------------------
+    def _show_dock(self, dock: QDockWidget) -> None:
+        dock.show()
+        dock.raise_()
+
+    def _open_table(self, *_: object) -> None:
+        self.weight_table.show_param(self.params_browser.current_name, self.params_browser.head)
+        first_time = not self.table_dock.isVisible()
+        self._show_dock(self.table_dock)
+        if first_time and not self.table_dock.isFloating():
+            self.resizeDocks([self.table_dock], [max(self.height() // 3, 240)], Qt.Orientation.Vertical)
+
+    def _shift_layer(self, delta: int) -> None:
+        layer = self.state.layer
+        n = self.state.model.config.n_layers
+        if n:
+            self.state.set_layer(max(0, min(n - 1, (layer if layer is not None else -1 if delta > 0 else n) + delta)))
+
+    def _layer_chosen(self, layer: int) -> None:
+        if self.state.model.config.n_layers:
+            self.state.set_layer(layer)
+
+    def _head_chosen(self, head: int) -> None:
+        self.state.set_head(head)
+
+    def _set_playing(self, playing: bool) -> None:
+        a = self.actions["play"]
+        a.setText("&Pause" if playing else "&Play")
+        if playing:
+            if self.state.stage_id == self.state.model.stage_ids()[-1]:
+                self.state.first()
+            self.play_timer.start(self.speed_box.currentData())
+        else:
+            self.play_timer.stop()
+
+    def _play_step(self) -> None:
+        if self.state.stage_id == self.state.model.stage_ids()[-1]:
+            self.actions["play"].setChecked(False)
+        else:
+            self.state.step(1)
+
+    def set_presentation(self, on: bool) -> None:
+        """Full screen with large fonts and only the canvas, explanation and sentence visible."""
+        size = PRESENTATION_POINT_SIZE if on else NORMAL_POINT_SIZE
+        if on and self._presentation_restore is None:
+            self._presentation_restore = (bytes(self.saveState().data()), self.isMaximized())
+            for dock in (self.navigator_dock, self.embedding_dock, self.next_token_dock):
+                dock.hide()
+            self.menuBar().hide()
+            self.showFullScreen()
+        elif not on and self._presentation_restore is not None:
+            saved, maximized = self._presentation_restore
+            self._presentation_restore = None
+            self.menuBar().show()
+            self.showMaximized() if maximized else self.showNormal()
+            self.restoreState(saved)
+        self.canvas.set_font_point_size(size)
+        self.explanation.set_font_point_size(size + 2)
+        font = QFont(self.sentence_box.font())
+        font.setPointSize(size + 2)
+        self.sentence_box.setFont(font)
+        self.actions["leave_presentation"].setEnabled(on)
+
+    @property
+    def in_presentation(self) -> bool:
+        return self._presentation_restore is not None
+
+    def show_shortcuts(self) -> QDialog:
+        dialog = ShortcutsDialog(self.actions, self)
+        dialog.show()
+        return dialog
+
+    def _about(self) -> None:
+        QMessageBox.about(
+            self,
+            APP_NAME,
+            "<b>Transformer Step-Through Simulator</b><br>Click through one forward pass of a transformer, "
+            "one stage at a time. Every number on screen is computed by the engine from the model's real weights.",
+        )
+
+    # -- settings ----------------------------------------------------------------------------------------
+    def _restore_settings(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        layout = self.settings.value("window/state")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if layout is not None:
+            self.restoreState(layout)
+        view = {}
+        for name, kind in DISPLAY_SETTINGS:
+            key = f"display/{name}"
+            if self.settings.contains(key):
+                value = self.settings.value(key, getattr(self.state.view, name), type=kind)
+                if name != "layout" or value in (LAYOUT_ROWS, LAYOUT_COLUMNS):
+                    view[name] = value
+        self.state.apply_view(**view)
+        if self.settings.contains("display/play_speed"):
+            speed = self.settings.value("display/play_speed", self.speed_box.currentIndex(), type=int)
+            if 0 <= speed < self.speed_box.count():
+                self.speed_box.setCurrentIndex(speed)
+
+    def save_settings(self) -> None:
+        if self.in_presentation:
+            return
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        for name, _ in DISPLAY_SETTINGS:
+            self.settings.setValue(f"display/{name}", getattr(self.state.view, name))
+        self.settings.setValue("display/play_speed", self.speed_box.currentIndex())
+        self.settings.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        if not self.sessions.maybe_save("quit"):
+            event.ignore()
+            return
+        self.play_timer.stop()
+        if self.in_presentation:
+            self.actions["presentation"].setChecked(False)
+        self.save_settings()
+        if self.recovery is not None:
+            self.recovery.shutdown()
+        event.accept()

@@ -1,0 +1,239 @@
+"""The pipeline navigator: every stage of the forward pass as a tree, the current one highlighted.
+
+It shows the student where they are in the whole pass (embedding, each block's attention and
+MLP, the output) and lets them jump anywhere with a click, Enter, or the arrow keys.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QKeyEvent, QResizeEvent
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTreeWidget, QTreeWidgetItem, QWidget
+
+from ui.state import AppState
+
+STAGE_ROLE = Qt.ItemDataRole.UserRole
+CURRENT_BACKGROUND = QColor("#ffe2b8")
+ID_COLOR = QColor("#6b6b6b")
+
+#: stages after the blocks (``resid_final`` stands in for the blocks when there are none)
+OUTPUT_KINDS = frozenset({"resid_final", "ln_final", "logits", "probs", "pooled"})
+_EMBEDDING = "Embedding"
+_OUTPUT = "Output"
+_ATTENTION = "Attention"
+_MLP = "MLP"
+
+
+class PipelineNavigator(QTreeWidget):
+    """Tree of the model's stages in forward order; item data (``Qt.UserRole``) is the stage id."""
+
+    def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("pipelineNavigator")
+        self._state = state
+        self._items: dict[str, QTreeWidgetItem] = {}
+        self._blocks: dict[int, QTreeWidgetItem] = {}
+        self._attention_groups: dict[int, QTreeWidgetItem] = {}
+        self._current: QTreeWidgetItem | None = None
+        self._syncing = False
+        #: width needed to show whole titles and the id column; narrower, the ids go to tooltips only
+        self._wide_width = 0
+        self.setColumnCount(2)
+        self.setHeaderLabels(["Stage", "id"])
+        self.setHeaderHidden(True)
+        self.setRootIsDecorated(True)
+        self.setUniformRowHeights(True)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        header = self.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        self._rebuild()
+        self._connect()
+
+    # -- signals: the one place where the panel subscribes ------------------------------------------
+    def _connect(self) -> None:
+        s = self._state
+        s.model_changed.connect(self._rebuild)
+        s.stage_changed.connect(self._show_current)
+        s.head_changed.connect(self._update_head_labels)
+        self.itemSelectionChanged.connect(self._selection_changed)
+        self.itemActivated.connect(self._item_activated)
+
+    # -- reading (for tests and the window) ------------------------------------------------------------
+    def item_for(self, stage_id: str) -> QTreeWidgetItem:
+        """The tree item of a stage."""
+        return self._items[stage_id]
+
+    def current_item_stage(self) -> str | None:
+        """The stage id of the highlighted item."""
+        return None if self._current is None else self._current.data(0, STAGE_ROLE)
+
+    # -- building ----------------------------------------------------------------------------------------
+    def _rebuild(self) -> None:
+        self._syncing = True
+        try:
+            self.clear()
+            self._items.clear()
+            self._blocks.clear()
+            self._attention_groups.clear()
+            self._current = None
+            model = self._state.model
+            pre_norm = model.config.norm == "pre"
+            ids = model.stage_ids()
+            total = len(ids)
+            top: QTreeWidgetItem | None = None
+            top_name = ""
+            sub: QTreeWidgetItem | None = None
+            sub_name = ""
+            seen_block = False
+            for step, sid in enumerate(ids, start=1):
+                spec = model.graph[sid]
+                if spec.layer is None:
+                    name = _OUTPUT if seen_block or spec.kind in OUTPUT_KINDS else _EMBEDDING
+                else:
+                    seen_block = True
+                    name = f"Block {spec.layer}"
+                if top is None or name != top_name:
+                    top = self._group(None, name, sid)
+                    top_name = name
+                    sub, sub_name = None, ""
+                    if spec.layer is not None:
+                        self._blocks[spec.layer] = top
+                group = _sub_group(spec.kind, pre_norm) if spec.layer is not None else ""
+                if group and (sub is None or group != sub_name):
+                    sub = self._group(top, group, sid)
+                    sub_name = group
+                    if group == _ATTENTION:
+                        self._attention_groups[spec.layer] = sub
+                elif not group:
+                    sub, sub_name = None, ""
+                parent = sub if group else top
+                item = QTreeWidgetItem(parent, [spec.title, spec.kind])
+                item.setData(0, STAGE_ROLE, sid)
+                item.setToolTip(0, f"step {step} of {total} · {sid}\n{spec.equation}")
+                item.setToolTip(1, sid)
+                item.setForeground(1, QBrush(ID_COLOR))
+                self._items[sid] = item
+            for i in range(self.topLevelItemCount()):
+                self.topLevelItem(i).setExpanded(True)
+            for block in self._blocks.values():
+                block.setExpanded(False)
+                for j in range(block.childCount()):
+                    block.child(j).setExpanded(True)
+            self._update_head_labels()
+            self._wide_width = self._needed_width()
+        finally:
+            self._syncing = False
+        self._fit_columns()
+        self._show_current(self._state.stage_id)
+
+    def _needed_width(self) -> int:
+        bold = QFont(self.font())
+        bold.setBold(True)
+        metrics = QFontMetrics(bold)
+        titles = ids = 0
+        for item in self._items.values():
+            depth = 1
+            parent = item.parent()
+            while parent is not None:
+                depth += 1
+                parent = parent.parent()
+            titles = max(titles, depth * self.indentation() + metrics.horizontalAdvance(item.text(0)))
+            ids = max(ids, metrics.horizontalAdvance(item.text(1)))
+        return titles + ids + 24
+
+    def _fit_columns(self) -> None:
+        self.setColumnHidden(1, self.viewport().width() < self._wide_width)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        self._fit_columns()
+
+    def _group(self, parent: QTreeWidgetItem | None, name: str, first_stage: str) -> QTreeWidgetItem:
+        item = QTreeWidgetItem([name, ""]) if parent is None else QTreeWidgetItem(parent, [name, ""])
+        if parent is None:
+            self.addTopLevelItem(item)
+        item.setFlags(Qt.ItemFlag.ItemIsEnabled)  # groups are headings, not stages
+        font = QFont(self.font())
+        font.setBold(True)
+        item.setFont(0, font)
+        item.setFirstColumnSpanned(True)
+        item.setToolTip(0, f"starts at {first_stage}")
+        return item
+
+    # -- following the state -------------------------------------------------------------------------------
+    def _show_current(self, stage_id: str) -> None:
+        item = self._items.get(stage_id)
+        if item is None:
+            return
+        self._syncing = True
+        try:
+            if self._current is not None and self._current is not item:
+                self._set_current_look(self._current, False)
+            self._current = item
+            self._set_current_look(item, True)
+            layer = self._state.model.graph[stage_id].layer
+            if layer is not None:  # open the current block, fold the others away
+                for block_layer, block in self._blocks.items():
+                    block.setExpanded(block_layer == layer)
+            parent = item.parent()
+            while parent is not None:
+                parent.setExpanded(True)
+                parent = parent.parent()
+            self.setCurrentItem(item)
+            item.setSelected(True)
+            self.scrollToItem(item, QAbstractItemView.ScrollHint.EnsureVisible)
+        finally:
+            self._syncing = False
+
+    def _set_current_look(self, item: QTreeWidgetItem, current: bool) -> None:
+        font = QFont(self.font())
+        font.setBold(current)
+        item.setFont(0, font)
+        brush = QBrush(CURRENT_BACKGROUND) if current else QBrush()
+        item.setBackground(0, brush)
+        item.setBackground(1, brush)
+
+    def _update_head_labels(self, *_: object) -> None:
+        model = self._state.model
+        for layer, group in self._attention_groups.items():
+            names = model.axis_labels("head", layer, model.config.n_heads)
+            group.setText(0, f"{_ATTENTION} · {names[self._state.head]}")
+
+    # -- user input ---------------------------------------------------------------------------------------
+    def _selection_changed(self) -> None:
+        if self._syncing:
+            return
+        selected = self.selectedItems()
+        if selected:
+            self._go(selected[0])
+
+    def _item_activated(self, item: QTreeWidgetItem, _column: int) -> None:
+        self._go(item)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt's name)
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentItem() is not None:
+            self._go(self.currentItem())
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def _go(self, item: QTreeWidgetItem) -> None:
+        sid = item.data(0, STAGE_ROLE)
+        if not sid:
+            return
+        if sid == self._state.stage_id:
+            self._show_current(sid)  # put the highlight back where the user clicked
+        else:
+            self._state.set_stage(sid)
+
+
+def _sub_group(kind: str, pre_norm: bool) -> str:
+    """Which part of a block a stage belongs to: attention, the MLP, or the block itself ("")."""
+    if kind.startswith("attn") or (pre_norm and kind == "ln1"):
+        return _ATTENTION
+    if kind.startswith("mlp") or (pre_norm and kind == "ln2"):
+        return _MLP
+    return ""

@@ -1,0 +1,325 @@
+"""The next-token view: what the model predicts after the sentence, and one-click generation.
+
+A horizontal bar chart of the top-k entries of the last row of ``probs`` (largest at the top,
+probabilities written next to the bars), a temperature slider (an undoable run option), and an
+Append button that adds the chosen token to the sentence. Models without ``probs`` (BERT-like
+encoders) get a short explanation instead.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from simulator.analysis import top_k
+from simulator.errors import SimulatorError
+from ui.commands import SetOptionCommand, SetTextCommand
+from ui.panels.label_axis import LabelAxis
+from ui.state import AppState
+
+DEFAULT_K = 10
+K_RANGE = (3, 30)
+TEMPERATURE_STEP = 0.05
+TEMPERATURE_RANGE = (0.1, 3.0)
+BAR_COLOR = "#4a7fc1"
+CHOSEN_COLOR = "#ff9f1c"
+#: probabilities above this are written inside their bar, which reaches the right edge
+INSIDE_LABEL_ABOVE = 0.8
+
+
+class _BarViewBox(pg.ViewBox):
+    """A fixed view box whose left clicks choose the bar under the mouse."""
+
+    def __init__(self, view: "NextTokenView") -> None:
+        super().__init__(enableMenu=False)
+        self._owner = view
+        self.setMouseEnabled(False, False)
+
+    def mouseClickEvent(self, ev) -> None:  # noqa: N802 (pyqtgraph's name)
+        if ev.button() != Qt.MouseButton.LeftButton:
+            return
+        row = int(np.floor(self.mapSceneToView(ev.scenePos()).y()))
+        if 0 <= row < len(self._owner.predictions()):
+            ev.accept()
+            self._owner.choose(row)
+
+
+class NextTokenView(QWidget):
+    """Top-k next-token probabilities with a temperature slider and an Append button."""
+
+    def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("nextTokenView")
+        self._state = state
+        self._predictions: list[tuple[int, float]] = []
+        self._chosen_id: int | None = None
+        self._texts: list[pg.TextItem] = []
+
+        self.title = QLabel()
+        self.title.setObjectName("nextTokenTitle")
+        self.title.setWordWrap(True)
+        self.unsupported = QLabel(
+            "This model does not predict next tokens: it is an encoder (like BERT) that reads the "
+            "whole sentence at once and has no next-token probabilities."
+        )
+        self.unsupported.setObjectName("nextTokenUnsupported")
+        self.unsupported.setWordWrap(True)
+        self.unsupported.setStyleSheet("color: #555555; font-style: italic;")
+
+        self._axis = LabelAxis("left")
+        self._view = _BarViewBox(self)
+        self.plot = pg.PlotWidget(viewBox=self._view, axisItems={"left": self._axis}, background="w")
+        self.plot.setObjectName("nextTokenPlot")
+        item = self.plot.getPlotItem()
+        item.hideButtons()
+        item.setMenuEnabled(False)
+        item.setLabel("bottom", "probability")
+        item.getAxis("bottom").setPen(pg.mkPen("#444444"))
+        item.getAxis("bottom").setTextPen(pg.mkPen("#222222"))
+        self._view.invertY(True)
+        self._view.setDefaultPadding(0.0)
+        self._bars = pg.BarGraphItem(x0=[], y=[], width=[], height=0.72, brushes=[], pen=pg.mkPen(None))
+        self.plot.addItem(self._bars)
+        self.plot.setMinimumHeight(160)
+
+        self.k_box = QSpinBox()
+        self.k_box.setObjectName("topKBox")
+        self.k_box.setRange(*K_RANGE)
+        self.k_box.setValue(DEFAULT_K)
+        self.k_box.setPrefix("top ")
+        self.k_box.setToolTip("How many of the most likely tokens to show")
+        self.temperature_slider = QSlider(Qt.Orientation.Horizontal)
+        self.temperature_slider.setObjectName("temperatureSlider")
+        self.temperature_slider.setRange(_slider_value(TEMPERATURE_RANGE[0]), _slider_value(TEMPERATURE_RANGE[1]))
+        self.temperature_slider.setSingleStep(1)
+        self.temperature_slider.setPageStep(4)
+        self.temperature_slider.setToolTip("Temperature T: probabilities are softmax(logits / T). Low T sharpens, high T flattens.")
+        self.temperature_label = QLabel()
+        self.temperature_label.setObjectName("temperatureLabel")
+        self.temperature_label.setMinimumWidth(QLabel("T = 0.00").sizeHint().width())
+        self.choice = QComboBox()
+        self.choice.setObjectName("tokenChoice")
+        self.choice.setToolTip("The token Append adds; click a bar to choose it")
+        self.append_button = QPushButton("Append")
+        self.append_button.setObjectName("appendButton")
+        self.append_button.setToolTip("Add the chosen token to the end of the sentence (one step of generation)")
+        self.message = QLabel()
+        self.message.setObjectName("nextTokenMessage")
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet("color: #b00020;")
+        self.message.hide()
+
+        controls = QHBoxLayout()
+        controls.addWidget(self.k_box)
+        controls.addSpacing(8)
+        controls.addWidget(QLabel("Temperature"))
+        controls.addWidget(self.temperature_slider, 1)
+        controls.addWidget(self.temperature_label)
+        choose = QHBoxLayout()
+        choose.addWidget(self.choice, 1)
+        choose.addWidget(self.append_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.setSpacing(4)
+        layout.addWidget(self.title)
+        layout.addWidget(self.unsupported, 1, Qt.AlignmentFlag.AlignTop)
+        layout.addWidget(self.plot, 1)
+        layout.addLayout(controls)
+        layout.addLayout(choose)
+        layout.addWidget(self.message)
+        self._controls = (self.k_box, self.temperature_slider, self.choice, self.append_button)
+
+        self._refresh()
+        self._connect()
+
+    # -- signals: the one place where the panel subscribes ------------------------------------------
+    def _connect(self) -> None:
+        s = self._state
+        s.trace_changed.connect(self._refresh)
+        s.model_changed.connect(self._model_changed)
+        self.k_box.valueChanged.connect(self._refresh)
+        self.temperature_slider.valueChanged.connect(self._temperature_moved)
+        self.choice.currentIndexChanged.connect(self._choice_changed)
+        self.append_button.clicked.connect(self.append_chosen)
+
+    # -- reading (for tests and the window) ------------------------------------------------------------
+    @property
+    def supported(self) -> bool:
+        """Whether the model has next-token probabilities."""
+        return "probs" in self._state.model.graph
+
+    def predictions(self) -> list[tuple[int, float]]:
+        """The bars shown, largest first: ``(token id, probability)``."""
+        return list(self._predictions)
+
+    def chosen_token(self) -> int | None:
+        """The token id Append would add."""
+        return self._chosen_id
+
+    def bar_center_in_widget(self, rank: int) -> QPoint:
+        """Viewport coordinates of the middle of a bar (for tests driving the real mouse)."""
+        _, prob = self._predictions[rank]
+        scene = self._view.mapViewToScene(QPointF(max(prob, 0.02) / 2, rank + 0.5))
+        return self.plot.mapFromScene(scene)
+
+    # -- user input -------------------------------------------------------------------------------------
+    def choose(self, rank: int) -> None:
+        """Choose the bar at ``rank`` (0 is the most likely token)."""
+        if 0 <= rank < self.choice.count():
+            self.choice.setCurrentIndex(rank)
+
+    def append_chosen(self) -> None:
+        """Add the chosen token to the sentence, unless the result would not fit the context."""
+        state = self._state
+        token_id = self._chosen_id
+        if token_id is None or not self.supported:
+            return
+        model, trace = state.model, state.trace
+        limit = model.config.n_ctx
+        if len(trace.ids) + 1 > limit:
+            self._say(f"The sentence already has {len(trace.ids)} tokens, the most this model reads (its context length); nothing was added.")
+            return
+        text = self._text_with(token_id)
+        try:
+            encoding = model.encode(text)
+        except SimulatorError as exc:
+            self._say(f"Cannot append: {exc}")
+            return
+        if tuple(encoding.ids) != tuple(int(i) for i in trace.ids) + (token_id,):
+            token = model.tokenizer.display(model.tokenizer.id_to_token(token_id))
+            self._say(f"“{token}” cannot be written as text that reads back as the same token (for example the unknown-word token); nothing was added.")
+            return
+        self._say("")
+        state.undo_stack.push(SetTextCommand(state, text, merge=False))
+
+    def _text_with(self, token_id: int) -> str:
+        tokenizer = self._state.model.tokenizer
+        if getattr(tokenizer, "kind", "") == "word":
+            token = tokenizer.id_to_token(token_id)
+            glue = " " if any(ch.isalnum() for ch in token) else ""
+            return self._state.text.rstrip() + glue + token
+        return tokenizer.decode([int(i) for i in self._state.trace.ids] + [token_id])
+
+    def _temperature_moved(self, value: int) -> None:
+        temperature = round(value * TEMPERATURE_STEP, 2)
+        self.temperature_label.setText(f"T = {temperature:.2f}")
+        if temperature != self._state.option("temperature"):
+            self._state.undo_stack.push(SetOptionCommand(self._state, "temperature", temperature))
+
+    def _choice_changed(self, index: int) -> None:
+        if 0 <= index < len(self._predictions):
+            self._chosen_id = self._predictions[index][0]
+            self._color_bars()
+            token = self.choice.itemData(index, Qt.ItemDataRole.UserRole + 1)
+            self.append_button.setText(f"Append “{token}”")
+
+    def _say(self, text: str) -> None:
+        self.message.setText(text)
+        self.message.setVisible(bool(text))
+
+    # -- following the state -------------------------------------------------------------------------------
+    def _model_changed(self) -> None:
+        self._chosen_id = None
+        self._say("")
+        self._refresh()
+
+    def _refresh(self, *_: object) -> None:
+        supported = self.supported
+        self.unsupported.setVisible(not supported)
+        self.title.setVisible(supported)
+        self.plot.setVisible(supported)
+        for widget in self._controls:
+            widget.setEnabled(supported)
+        self._sync_temperature()
+        if not supported:
+            self._predictions = []
+            self._chosen_id = None
+            self._draw()
+            self._fill_choice()
+            return
+        trace = self._state.trace
+        tokenizer = self._state.model.tokenizer
+        shown = [tokenizer.display(t) for t in trace.tokens]
+        tail = " ".join(shown[-4:])
+        self.title.setText(f"After “{'… ' if len(shown) > 4 else ''}{tail}” the model predicts:")
+        self._predictions = top_k(trace["probs"][-1], self.k_box.value())
+        if self._chosen_id not in [i for i, _ in self._predictions]:
+            self._chosen_id = self._predictions[0][0] if self._predictions else None
+        self._draw()
+        self._fill_choice()
+
+    def _sync_temperature(self) -> None:
+        temperature = float(self._state.option("temperature"))
+        self.temperature_slider.blockSignals(True)
+        self.temperature_slider.setValue(_slider_value(temperature))
+        self.temperature_slider.blockSignals(False)
+        self.temperature_label.setText(f"T = {temperature:.2f}")
+
+    def _fill_choice(self) -> None:
+        tokenizer = self._state.model.tokenizer
+        self.choice.blockSignals(True)
+        self.choice.clear()
+        chosen_index = 0
+        for rank, (token_id, prob) in enumerate(self._predictions):
+            token = tokenizer.display(tokenizer.id_to_token(token_id))
+            self.choice.addItem(f"{token}  ({_percent(prob)})", token_id)
+            self.choice.setItemData(rank, token, Qt.ItemDataRole.UserRole + 1)
+            if token_id == self._chosen_id:
+                chosen_index = rank
+        self.choice.setCurrentIndex(chosen_index if self._predictions else -1)
+        self.choice.blockSignals(False)
+        if self._predictions:
+            self._choice_changed(chosen_index)
+        else:
+            self.append_button.setText("Append")
+
+    # -- drawing -----------------------------------------------------------------------------------------
+    def _draw(self) -> None:
+        tokenizer = self._state.model.tokenizer
+        n = len(self._predictions)
+        probs = [p for _, p in self._predictions]
+        self._bars.setOpts(x0=np.zeros(n), y=np.arange(n) + 0.5, width=np.asarray(probs), height=0.72)
+        self._axis.set_labels([tokenizer.display(tokenizer.id_to_token(i)) for i, _ in self._predictions])
+        while len(self._texts) < n:
+            text = pg.TextItem(color="#222222", anchor=(0, 0.5))
+            text.setFont(QFont(self.font()))
+            self.plot.addItem(text, ignoreBounds=True)
+            self._texts.append(text)
+        for k, text in enumerate(self._texts):
+            if k < n:
+                inside = probs[k] > INSIDE_LABEL_ABOVE  # no room to the right: write it on the bar
+                text.setText(_percent(probs[k]))
+                text.setColor("#ffffff" if inside else "#222222")
+                text.setAnchor((1, 0.5) if inside else (0, 0.5))
+                text.setPos(probs[k], k + 0.5)
+                text.show()
+            else:
+                text.hide()
+        self._view.setRange(QRectF(0, 0, 1.0, max(n, 1)), padding=0)
+        self._view.setLimits(xMin=0, xMax=1.0, yMin=0, yMax=max(n, 1))
+        self._color_bars()
+
+    def _color_bars(self) -> None:
+        brushes = [pg.mkBrush(CHOSEN_COLOR if i == self._chosen_id else BAR_COLOR) for i, _ in self._predictions]
+        self._bars.setOpts(brushes=brushes)
+
+
+def _slider_value(temperature: float) -> int:
+    lo, hi = TEMPERATURE_RANGE
+    return int(round(min(max(temperature, lo), hi) / TEMPERATURE_STEP))
+
+
+def _percent(prob: float) -> str:
+    return f"{prob * 100:.1f}%" if prob >= 0.001 else f"{prob * 100:.2g}%"

@@ -1,0 +1,231 @@
+"""The stage canvas: the current stage's result and its operands, side by side like the equation.
+
+Hovering a cell of any matrix writes a readout to the state (shown in the status bar); hovering
+a cell of the result also outlines the cells of the operands it was computed from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from ui.panels.heatmap import HeatmapPanel, Matrix, format_value
+from ui.stage_layouts import LevelTable, Term, layout_for, linked_cells, oriented, symmetric, term_matrix
+from ui.state import LAYOUT_COLUMNS, AppState, Hover
+
+MAX_PANEL_STRETCH = 40
+
+
+class StageCanvas(QWidget):
+    """Shows the current stage as ``operand op operand = result`` heatmaps."""
+
+    #: (panel, displayed row, displayed col) when a cell of a weight panel is clicked
+    weight_cell_clicked = Signal(object, int, int)
+
+    def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("stageCanvas")
+        self._state = state
+        self._panels: list[HeatmapPanel] = []
+        self._operators: list[QLabel] = []
+        self._terms: list[Term] = []
+        self._items: list[Term | str] = []
+        self._levels: LevelTable | None = None
+        self._levels_for: object = None
+        self._point_size = 10
+        self._operator_size = 22
+
+        self._header = QLabel()
+        self._header.setObjectName("stageHeader")
+        self._header.setTextFormat(Qt.TextFormat.RichText)
+        self._header.setWordWrap(True)
+        self._row = QHBoxLayout()
+        self._row.setContentsMargins(0, 0, 0, 0)
+        self._row.setSpacing(4)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(6, 6, 6, 6)
+        outer.addWidget(self._header)
+        outer.addLayout(self._row, 1)
+        self._connect()
+        self.refresh()
+
+    def _connect(self) -> None:
+        s = self._state
+        s.stage_changed.connect(self.refresh)
+        s.trace_changed.connect(self.refresh)
+        s.model_changed.connect(self.refresh)
+        s.head_changed.connect(self.refresh)
+        s.view_changed.connect(self.refresh)
+        s.hover_changed.connect(self._show_links)
+
+    # -- what tests and other views read -------------------------------------------------------
+    @property
+    def panels(self) -> list[HeatmapPanel]:
+        """The visible heatmaps, left to right; the last one is the result."""
+        return self._panels[: len(self._terms)]
+
+    @property
+    def terms(self) -> list[Term]:
+        return list(self._terms)
+
+    @property
+    def result_panel(self) -> HeatmapPanel:
+        return self.panels[-1]
+
+    def operator_texts(self) -> list[str]:
+        return [item for item in self._items if isinstance(item, str)]
+
+    # -- building ------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        state = self._state
+        trace = state.trace
+        if self._levels_for is not trace:
+            self._levels = LevelTable(trace)
+            self._levels_for = trace
+        columns = state.view.layout == LAYOUT_COLUMNS
+        items = oriented(layout_for(state.model, state.stage_id, state.option("causal")), columns)
+        terms = [item for item in items if isinstance(item, Term)]
+        self._items = items
+        self._terms = terms
+        while len(self._panels) < len(terms):
+            panel = HeatmapPanel(f"panel{len(self._panels)}")
+            panel.set_font_point_size(self._point_size)
+            index = len(self._panels)
+            panel.cell_hovered.connect(lambda cell, i=index: self._on_hover(i, cell))
+            panel.cell_clicked.connect(lambda r, c, p=panel: self.weight_cell_clicked.emit(p, r, c))
+            self._panels.append(panel)
+        n_ops = sum(1 for item in items if isinstance(item, str))
+        while len(self._operators) < n_ops:
+            label = QLabel()
+            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            label.setWordWrap(True)
+            label.setMaximumWidth(130)
+            self._operators.append(label)
+        while self._row.count():
+            self._row.takeAt(0)
+        panel_i = op_i = 0
+        view = state.view
+        assert self._levels is not None
+        for item in items:
+            if isinstance(item, Term):
+                panel = self._panels[panel_i]
+                matrix = term_matrix(item, trace, state.head, self._levels, columns)
+                if item is terms[-1] and view.show_difference:
+                    matrix = self._difference(matrix, item)
+                panel.set_high_contrast(view.high_contrast)
+                panel.set_show_numbers(view.show_numbers)
+                panel.set_matrix(matrix)
+                panel.set_highlights([])
+                cols = matrix.data.shape[1] if matrix.data.ndim == 2 else matrix.data.shape[0]
+                self._row.addWidget(panel, max(3, min(cols, MAX_PANEL_STRETCH)))
+                panel.show()
+                panel_i += 1
+            else:
+                label = self._operators[op_i]
+                label.setText(item)
+                font = QFont()
+                font.setPointSize(self._operator_size if len(item) <= 3 else max(10, self._operator_size // 2))
+                label.setFont(font)
+                self._row.addWidget(label, 0)
+                label.show()
+                op_i += 1
+        for panel in self._panels[panel_i:]:
+            panel.hide()
+        for label in self._operators[op_i:]:
+            label.hide()
+        self._update_header()
+
+    def _difference(self, matrix: Matrix, term: Term) -> Matrix:
+        """new − old for the result, against the trace before the last weight edit."""
+        baseline = self._state.baseline
+        if baseline is None or term.source not in baseline or baseline.model is not self._state.model:
+            return replace(matrix, note="no edit to compare with yet")
+        old = baseline[term.source]
+        new = self._state.trace[term.source]
+        if old.shape != new.shape:
+            return replace(matrix, note="the sentence changed since the edit")
+        delta = np.where(np.isfinite(new) & np.isfinite(old), new - np.where(np.isfinite(old), old, 0), new)
+        if term.by_head:
+            delta = delta[self._state.head]
+        if matrix.col_index is not None and not matrix.transposed:
+            delta = delta[:, list(matrix.col_index)]
+        if matrix.transposed:
+            delta = delta.T
+        peak = float(np.max(np.abs(delta[np.isfinite(delta)]), initial=0.0))
+        return replace(matrix, data=delta, levels=symmetric(peak), title="Change: new − old", note="since the last edit")
+
+    def _update_header(self) -> None:
+        state = self._state
+        stage = state.trace.stage(state.stage_id)
+        ids = state.model.stage_ids()
+        position = ids.index(state.stage_id) + 1
+        size = self._point_size
+        head = f" · head {state.head}" if stage.spec.has_heads else ""
+        self._header.setText(
+            f"<span style='font-size:{size + 8}pt; font-weight:600'>{stage.title}</span>"
+            f"<span style='font-size:{size + 1}pt; color:#666'>&nbsp;&nbsp;{stage.id}{head} · step {position} of {len(ids)}</span><br>"
+            f"<span style='font-size:{size + 5}pt; font-family:serif'>{_escape(stage.equation)}</span>"
+            f"<span style='font-size:{size}pt; color:#666'>&nbsp;&nbsp;&nbsp;{stage.shape_text}</span>"
+        )
+
+    def header_text(self) -> str:
+        return self._header.text()
+
+    # -- presentation ------------------------------------------------------------------------------
+    def set_font_point_size(self, size: int) -> None:
+        self._point_size = size
+        self._operator_size = size * 2 + 2
+        for panel in self._panels:
+            panel.set_font_point_size(size)
+        self.refresh()
+
+    # -- hover --------------------------------------------------------------------------------------
+    def _on_hover(self, index: int, cell: tuple[int, int] | None) -> None:
+        if cell is None or index >= len(self._terms):
+            if self._state.hover is not None and self._state.hover.panel == f"panel{index}":
+                self._state.set_hover(None)
+            return
+        panel = self._panels[index]
+        matrix = panel.matrix
+        if matrix is None:
+            return
+        row, col = cell
+        value = float(np.asarray(matrix.data, dtype=np.float64).reshape(len(matrix.row_labels), -1)[row, col])
+        self._state.set_hover(
+            Hover(panel=f"panel{index}", source=matrix.source, index=matrix.source_index(row, col), text=readout(matrix, row, col, value))
+        )
+
+    def _show_links(self, hover: Hover | None) -> None:
+        for panel in self.panels:
+            panel.set_highlights([])
+        if hover is None or hover.panel != f"panel{len(self._terms) - 1}":
+            return
+        result = self.result_panel.matrix
+        if result is None:
+            return
+        index = hover.index[len(result.prefix):]
+        for term, panel in zip(self._terms[:-1], self.panels[:-1]):
+            if panel.matrix is not None:
+                panel.set_highlights(linked_cells(term, panel.matrix, index, self._state.trace.ids))
+
+
+def readout(matrix: Matrix, row: int, col: int, value: float) -> str:
+    """E.g. "pattern · head 0 · query 'creature' · key 'fluffy' = 0.62"."""
+    name = matrix.source.rsplit(".", 1)[-1] if matrix.source else matrix.title
+    parts = [name]
+    if matrix.prefix:
+        parts.append(f"head {matrix.prefix[0]}")
+    if matrix.row_axis:
+        parts.append(f"{matrix.row_axis} '{matrix.row_labels[row]}'")
+    if matrix.col_axis:
+        parts.append(f"{matrix.col_axis} '{matrix.col_labels[col]}'")
+    shown = "masked (−∞)" if np.isneginf(value) else format_value(value).replace("−", "-")
+    return " · ".join(parts) + f" = {shown}"
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,516 @@
+"""What the stage canvas shows for each stage: the result and its operands, as the equation reads.
+
+A layout is a list of :class:`Term` s (matrices) and operator strings, e.g. for a query
+projection ``[X, "·", W_Q[h], "+", b_Q[h], "=", Q[h]]``. Each term says where its data comes
+from (a stage or a parameter of the current trace), whether it is sliced by the current head
+or shown transposed, and which of its cells produced a hovered result cell (``link``).
+
+In the "columns" layout (queries as columns, as in 3Blue1Brown's videos) every matrix is shown
+transposed and the two factors of the product swap places, since (A·B)ᵀ = Bᵀ·Aᵀ.
+
+Nothing here computes model maths: data comes from the trace; this module only selects,
+slices and labels it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from simulator import analysis, ops
+from simulator.model import Model
+from simulator.stages import param_axes
+from simulator.trace import Trace
+from ui import colors
+from ui.panels.heatmap import Matrix
+
+#: Vocabulary axes longer than this show only the most relevant tokens.
+MAX_VOCAB_COLUMNS = 40
+#: Position axes longer than this are still drawn in full; parameter rows beyond it are cut.
+MAX_PARAM_ROWS = 64
+
+# link kinds: how a result cell (r, c) maps to this operand's cells (in its own data layout)
+ROW = "row"  # the operand's row r
+COL = "col"  # the operand's column c
+CELL = "cell"  # the operand's cell (r, c)
+ROW_ALL = "row_all"  # row r (a row-wise operation such as softmax or LayerNorm)
+ROW_OF_COL = "row_of_col"  # the operand's row c (K's row for the key column of a score)
+VEC = "vec"  # entry c of a vector
+TOKEN_ROW_CELL = "token_row_cell"  # W_E[ids[r], c]
+NONE = "none"
+
+
+@dataclass(frozen=True)
+class Term:
+    """One matrix of a layout."""
+
+    source: str
+    is_param: bool = False
+    by_head: bool = False
+    transpose: bool = False
+    link: str = NONE
+    title: str = ""
+    #: for the columns of the attention head sum: a fixed head instead of the current one
+    head: int | None = None
+    #: "onehot": the tokens shown as one-hot rows; "mask": the causal mask itself
+    special: str = ""
+
+
+Layout = list  # list[Term | str]
+
+
+def layout_for(model: Model, stage_id: str, causal: bool) -> Layout:
+    """The equation layout of a stage, in rows-are-queries orientation."""
+    spec = model.graph[stage_id]
+    kind = spec.kind
+    p = f"blocks.{spec.layer}." if spec.layer is not None else ""
+    result = Term(stage_id, by_head=spec.has_heads, title=spec.title)
+    inputs = spec.inputs
+
+    if kind == "tokens":
+        return [Term("tokens", special="onehot", title="Tokens as one-hot rows")]
+    if kind == "embed":
+        return [
+            Term("tokens", special="onehot", link=ROW, title="Tokens (one-hot)"),
+            "·",
+            Term("embed.W_E", is_param=True, link=TOKEN_ROW_CELL, title="W_E (embedding matrix)"),
+            "=",
+            result,
+        ]
+    if kind == "pos_embed":
+        if "pos_embed.W_pos" in model.params:
+            return [Term("pos_embed.W_pos", is_param=True, link=CELL, title="W_pos (first rows)"), "→", result]
+        return [result]
+    if kind == "token_type_embed":
+        return [Term("token_type_embed.W_tt", is_param=True, title="W_tt (segment table)"), "→", result]
+    if kind in ("ln1", "ln2", "ln_final", "embed_ln"):
+        prefix = stage_id if kind in ("ln_final", "embed_ln") else p + kind
+        terms: Layout = []
+        for i, inp in enumerate(inputs):
+            if i:
+                terms.append("+")
+            terms.append(Term(inp, link=ROW_ALL if len(inputs) == 1 else CELL, title=model.graph[inp].title))
+        return terms + [
+            "normalise each row, then ×",
+            Term(prefix + ".w", is_param=True, link=VEC, title="w (gain)"),
+            "+",
+            Term(prefix + ".b", is_param=True, link=VEC, title="b (bias)"),
+            "=",
+            result,
+        ]
+    if kind in ("attn.q", "attn.k", "attn.v"):
+        m = kind[-1].upper()
+        return [
+            Term(inputs[0], link=ROW, title=f"X ({model.graph[inputs[0]].title})"),
+            "·",
+            Term(p + f"attn.W_{m}", is_param=True, by_head=True, link=COL, title=f"W_{m}"),
+            "+",
+            Term(p + f"attn.b_{m}", is_param=True, by_head=True, link=VEC, title=f"b_{m}"),
+            "=",
+            result,
+        ]
+    if kind == "attn.scores":
+        return [
+            Term(p + "attn.q", by_head=True, link=ROW, title="Q"),
+            "·",
+            Term(p + "attn.k", by_head=True, transpose=True, link=ROW_OF_COL, title="Kᵀ"),
+            "=",
+            result,
+        ]
+    if kind == "attn.scaled":
+        return [Term(p + "attn.scores", by_head=True, link=CELL, title="Q·Kᵀ"), f"÷ √{model.config.d_head} =", result]
+    if kind == "attn.masked":
+        if not causal:
+            return [Term(p + "attn.scaled", by_head=True, link=CELL, title="Scaled scores"), "no mask →", result]
+        return [
+            Term(p + "attn.scaled", by_head=True, link=CELL, title="Scaled scores"),
+            "+",
+            Term(p + "attn.scaled", by_head=True, special="mask", link=CELL, title="Causal mask"),
+            "=",
+            result,
+        ]
+    if kind == "attn.pattern":
+        return [Term(p + "attn.masked", by_head=True, link=ROW_ALL, title="Masked scores"), "softmax each row →", result]
+    if kind == "attn.z":
+        return [
+            Term(p + "attn.pattern", by_head=True, link=ROW, title="Attention pattern A"),
+            "·",
+            Term(p + "attn.v", by_head=True, link=COL, title="V"),
+            "=",
+            result,
+        ]
+    if kind == "attn.head_out":
+        return [
+            Term(p + "attn.z", by_head=True, link=ROW, title="Z"),
+            "·",
+            Term(p + "attn.W_O", is_param=True, by_head=True, link=COL, title="W_O"),
+            "=",
+            result,
+        ]
+    if kind == "attn_out":
+        n = model.config.n_heads
+        heads = range(n) if n <= 4 else ()
+        terms = []
+        for h in heads:
+            terms += [Term(p + "attn.head_out", head=h, link=CELL, title=f"ΔE head {h}"), "+"]
+        if not heads:
+            terms += [Term(p + "attn.head_out", by_head=True, link=CELL, title=f"ΔE of the current head (1 of {n})"), "+ … +"]
+        return terms + [Term(p + "attn.b_O", is_param=True, link=VEC, title="b_O"), "=", result]
+    if kind in ("resid_mid", "resid_post") or (kind == "resid_pre" and len(inputs) > 1):
+        terms = []
+        for i, inp in enumerate(inputs):
+            if i:
+                terms.append("+")
+            terms.append(Term(inp, link=CELL, title=model.graph[inp].title))
+        return terms + ["=", result]
+    if kind == "mlp.pre":
+        return [
+            Term(inputs[0], link=ROW, title=f"X ({model.graph[inputs[0]].title})"),
+            "·",
+            Term(p + "mlp.W_in", is_param=True, link=COL, title="W_in (one column per neuron)"),
+            "+",
+            Term(p + "mlp.b_in", is_param=True, link=VEC, title="b_in"),
+            "=",
+            result,
+        ]
+    if kind == "mlp.post":
+        act = {"relu": "ReLU", "gelu": "GELU", "gelu_tanh": "GELU"}[model.config.act]
+        return [Term(p + "mlp.pre", link=CELL, title="Neuron inputs H"), f"{act} →", result]
+    if kind == "mlp_out":
+        return [
+            Term(p + "mlp.post", link=ROW, title="Neuron answers H'"),
+            "·",
+            Term(p + "mlp.W_out", is_param=True, link=COL, title="W_out (one row per neuron)"),
+            "+",
+            Term(p + "mlp.b_out", is_param=True, link=VEC, title="b_out"),
+            "=",
+            result,
+        ]
+    if kind == "logits":
+        return [
+            Term(inputs[0], link=ROW, title=f"x ({model.graph[inputs[0]].title})"),
+            "·",
+            Term("unembed.W_U", is_param=True, link=COL, title="W_U (unembedding)"),
+            "+",
+            Term("unembed.b_U", is_param=True, link=VEC, title="b_U"),
+            "=",
+            result,
+        ]
+    if kind == "probs":
+        return [Term("logits", link=ROW_ALL, title="Logits"), "softmax(÷ T) →", result]
+    if kind == "pooled":
+        return [Term(inputs[0], link=COL, title=model.graph[inputs[0]].title), "mean over tokens →", result]
+    return [result]
+
+
+def oriented(layout: Layout, columns: bool) -> Layout:
+    """The layout for the chosen convention: in columns mode, transpose and swap the factors."""
+    if not columns:
+        return layout
+    items = [replace(t, transpose=not t.transpose) if isinstance(t, Term) else t for t in layout]
+    if "·" in items:
+        i = items.index("·")
+        items[i - 1], items[i + 1] = items[i + 1], items[i - 1]
+    return items
+
+
+# -- data ----------------------------------------------------------------------------------------
+
+
+def level_group(kind: str) -> str:
+    """Quantities that share a colour scale."""
+    if kind in ("attn.pattern", "probs"):
+        return "prob"
+    if kind in ("attn.scores", "attn.scaled", "attn.masked"):
+        return "scores"
+    if kind in ("attn.q", "attn.k", "attn.v", "attn.z"):
+        return "qkv"
+    if kind in ("ln1", "ln2", "ln_final", "embed_ln"):
+        return "normed"
+    if kind in ("mlp.pre", "mlp.post"):
+        return "mlp"
+    if kind == "logits":
+        return "logits"
+    if kind == "tokens":
+        return "onehot"
+    return "stream"
+
+
+class LevelTable:
+    """Colour levels per group of quantities for one trace, computed once and reused.
+
+    Levels are symmetric around 0 (rounded up to 1, 2 or 5 × 10ᵏ) and shared by every stage of a
+    group, across all layers for small models and within each layer for large ones, so a colour
+    means the same value from step to step.
+    """
+
+    SMALL_MODEL_PARAMS = 2_000_000
+
+    def __init__(self, trace: Trace) -> None:
+        self._trace = trace
+        self._cache: dict[tuple[str, int | None], tuple[float, float]] = {}
+        self._per_layer = trace.model.n_params() > self.SMALL_MODEL_PARAMS
+
+    def for_stage(self, stage_id: str) -> tuple[float, float]:
+        model = self._trace.model
+        spec = model.graph[stage_id]
+        group = level_group(spec.kind)
+        if group in ("prob", "onehot"):
+            return (0.0, 1.0)
+        scope = spec.layer if self._per_layer else None
+        key = (group, scope)
+        if key not in self._cache:
+            peak = 0.0
+            for sid, other in model.graph.items():
+                if level_group(other.kind) != group:
+                    continue
+                if self._per_layer and other.layer is not None and other.layer != spec.layer:
+                    continue
+                peak = max(peak, _finite_peak(self._trace[sid]))
+            self._cache[key] = symmetric(peak)
+        return self._cache[key]
+
+    def for_param(self, name: str) -> tuple[float, float]:
+        key = (name, -1)
+        if key not in self._cache:
+            self._cache[key] = symmetric(_finite_peak(self._trace.param(name)))
+        return self._cache[key]
+
+
+def _finite_peak(arr: np.ndarray) -> float:
+    values = np.abs(arr[np.isfinite(arr)]) if arr.size else np.zeros(0)
+    return float(values.max()) if values.size else 0.0
+
+
+def symmetric(peak: float) -> tuple[float, float]:
+    """(−L, L) with L the next "nice" number ≥ peak (1, 2 or 5 × 10ᵏ)."""
+    if not math.isfinite(peak) or peak <= 0:
+        return (-1.0, 1.0)
+    exp = math.floor(math.log10(peak))
+    for mult in (1, 2, 5, 10):
+        nice = mult * 10.0**exp
+        if nice >= peak * (1 - 1e-9):
+            return (-nice, nice)
+    return (-peak, peak)
+
+
+def token_labels(trace: Trace) -> tuple[str, ...]:
+    return tuple(trace.model.tokenizer.display(t) for t in trace.tokens)
+
+
+def vocab_selection(trace: Trace) -> tuple[int, ...] | None:
+    """Vocabulary ids to show on a vocab axis: all of them when few, else the top predictions."""
+    vocab = trace.model.config.vocab_size
+    if vocab <= MAX_VOCAB_COLUMNS * 2 or "logits" not in trace:
+        return None
+    return tuple(int(i) for i, _ in analysis.top_k(trace["logits"][-1], MAX_VOCAB_COLUMNS))
+
+
+def term_matrix(term: Term, trace: Trace, head: int, levels: LevelTable, columns: bool) -> Matrix:
+    """Build the :class:`Matrix` a heatmap shows for one term."""
+    model = trace.model
+    tokens = token_labels(trace)
+    h = term.head if term.head is not None else head
+    if term.special == "onehot":
+        ids = trace.ids
+        vocab_ids = _onehot_columns(trace)
+        data = ops.one_hot(ids, vocab_ids)
+        cols = tuple(model.tokenizer.display(model.tokenizer.id_to_token(i)) for i in vocab_ids)
+        note = "" if len(vocab_ids) == model.config.vocab_size else f"{len(vocab_ids)} of {model.config.vocab_size} words shown"
+        return _orient(
+            Matrix(data, tokens, cols, "token", "vocabulary", term.title, (0.0, 1.0), colors.SEQUENTIAL, "tokens", col_index=vocab_ids, note=note),
+            term,
+        )
+    if term.is_param:
+        return _param_matrix(term, trace, h, levels, columns)
+    spec = model.graph[term.source]
+    data = trace[term.source]
+    axes = spec.axes
+    prefix: tuple[int, ...] = ()
+    if term.by_head or term.head is not None:
+        data = data[h]
+        axes = axes[1:]
+        prefix = (h,)
+    lv = levels.for_stage(term.source)
+    kind = colors.SEQUENTIAL if level_group(spec.kind) == "prob" else colors.DIVERGING
+    if term.special == "mask":
+        data = np.where(ops.causal_mask(data.shape[0]), -np.inf, 0.0)
+    labels = [_axis_labels(trace, a, spec.layer, n, tokens) for a, n in zip(axes, data.shape)]
+    col_index = None
+    if len(axes) == 2 and axes[1] == "vocab":
+        col_index = vocab_selection(trace)
+        if col_index is not None:
+            data = data[:, list(col_index)]
+            labels[1] = tuple(labels[1][i] for i in col_index)
+    title = term.title + (f" · head {h}" if prefix and term.head is None else "")
+    if len(axes) == 1:
+        matrix = Matrix(
+            data[None, :], ("",), labels[0], "", axes[0], title, lv, kind, term.source, prefix=prefix, extra={"vector": True}
+        )
+    else:
+        note = f"top {len(col_index)} of {model.config.vocab_size} tokens" if col_index else ""
+        matrix = Matrix(
+            data, labels[0], labels[1], _axis_name(axes[0]), _axis_name(axes[1], predicted=True), title, lv, kind, term.source,
+            col_index=col_index, prefix=prefix, note=note,
+        )
+    return _orient(matrix, term)
+
+
+def _param_matrix(term: Term, trace: Trace, h: int, levels: LevelTable, columns: bool) -> Matrix:
+    model = trace.model
+    name = term.source
+    data = trace.param(name)
+    axes = param_axes(name)
+    prefix: tuple[int, ...] = ()
+    if axes[0] == "head":
+        data = data[h]
+        axes = axes[1:]
+        prefix = (h,)
+    layer = _layer_of(name)
+    tokens = token_labels(trace)
+    lv = levels.for_param(name)
+    title = term.title + (f" · head {h}" if prefix else "")
+    if len(axes) == 1:
+        labels = _axis_labels(trace, axes[0], layer, data.shape[0], tokens)
+        col_index = vocab_selection(trace) if axes[0] == "vocab" else None
+        if col_index is not None:
+            data = data[list(col_index)]
+            labels = tuple(labels[i] for i in col_index)
+        return _orient(
+            Matrix(data[None, :], ("",), labels, "", axes[0], title, lv, colors.DIVERGING, name,
+                   col_index=col_index, prefix=prefix, editable=True, extra={"vector": True}),
+            term,
+        )
+    row_index = col_index = None
+    note = ""
+    if axes[0] == "vocab":
+        if model.config.vocab_size > MAX_VOCAB_COLUMNS * 2:
+            row_index = tuple(sorted(set(int(i) for i in trace.ids)))
+            note = f"rows of the {len(row_index)} words in the sentence"
+    elif axes[0] == "pos":
+        row_index = tuple(range(min(len(tokens), data.shape[0])))
+        note = f"first {len(row_index)} of {data.shape[0]} positions"
+    if axes[1] == "vocab":
+        col_index = vocab_selection(trace)
+        if col_index is not None:
+            note = f"columns of the top {len(col_index)} predictions"
+    shown = data
+    if row_index is not None:
+        shown = shown[list(row_index)]
+    if col_index is not None:
+        shown = shown[:, list(col_index)]
+    row_labels = _axis_labels(trace, axes[0], layer, data.shape[0], tokens)
+    col_labels = _axis_labels(trace, axes[1], layer, data.shape[1], tokens)
+    if axes[0] == "pos":
+        row_labels = tuple(f"pos {i}" for i in range(data.shape[0]))
+    if row_index is not None:
+        row_labels = tuple(row_labels[i] for i in row_index)
+    if col_index is not None:
+        col_labels = tuple(col_labels[i] for i in col_index)
+    matrix = Matrix(
+        shown, row_labels, col_labels, _axis_name(axes[0]), _axis_name(axes[1], predicted=True), title, lv, colors.DIVERGING, name,
+        row_index=row_index, col_index=col_index, prefix=prefix, note=note, editable=True,
+    )
+    return _orient(matrix, term)
+
+
+def _orient(matrix: Matrix, term: Term) -> Matrix:
+    if not term.transpose:
+        return matrix
+    return replace(
+        matrix,
+        data=matrix.data.T,
+        row_labels=matrix.col_labels,
+        col_labels=matrix.row_labels,
+        row_axis=matrix.col_axis,
+        col_axis=matrix.row_axis,
+        row_index=matrix.col_index,
+        col_index=matrix.row_index,
+        transposed=True,
+    )
+
+
+def _onehot_columns(trace: Trace) -> tuple[int, ...]:
+    vocab = trace.model.config.vocab_size
+    if vocab <= MAX_VOCAB_COLUMNS * 2:
+        return tuple(range(vocab))
+    return tuple(sorted(set(int(i) for i in trace.ids)))
+
+
+def _axis_labels(trace: Trace, axis: str, layer: int | None, size: int, tokens: tuple[str, ...]) -> tuple[str, ...]:
+    if axis in ("pos", "query_pos", "key_pos"):
+        return tokens[:size]
+    return trace.model.axis_labels(axis, layer, size)
+
+
+def _axis_name(axis: str, predicted: bool = False) -> str:
+    """A reader's name for an axis; a vocabulary axis in columns lists candidate next words."""
+    if axis == "vocab":
+        return "next word" if predicted else "word"
+    return {"pos": "token", "query_pos": "query", "key_pos": "key", "d_mlp": "neuron", "token_type": "segment"}.get(axis, axis)
+
+
+def _layer_of(name: str) -> int | None:
+    parts = name.split(".")
+    return int(parts[1]) if parts[0] == "blocks" else None
+
+
+def linked_cells(term: Term, matrix: Matrix, result_index: tuple[int, ...], ids: np.ndarray) -> list[tuple[str, int, int]]:
+    """Which cells of an operand produced the hovered result cell, in the operand's display.
+
+    ``result_index`` is the hovered cell as (row, col) of the result's data layout (head removed).
+    """
+    if len(result_index) == 1:
+        r, c = 0, result_index[0]
+    else:
+        r, c = result_index[0], result_index[1]
+    link = term.link
+    if link == NONE:
+        return []
+    if link == VEC:
+        targets = [("col", 0, c)]
+    elif link == ROW or link == ROW_ALL:
+        targets = [("row", r, 0)]
+    elif link == COL:
+        targets = [("col", 0, c)]
+    elif link == ROW_OF_COL:
+        targets = [("row", c, 0)]
+    elif link == CELL:
+        targets = [("cell", r, c)]
+    elif link == TOKEN_ROW_CELL:
+        targets = [("cell", int(ids[r]), c)]
+    else:
+        return []
+    return [_to_display(t, matrix) for t in targets if _to_display(t, matrix) is not None]  # type: ignore[misc]
+
+
+def _to_display(target: tuple[str, int, int], matrix: Matrix) -> tuple[str, int, int] | None:
+    """Map a (kind, source row, source col) target to display coordinates of ``matrix``."""
+    kind, r, c = target
+    if matrix.extra.get("vector"):
+        col = _position(matrix.col_index if not matrix.transposed else matrix.row_index, c)
+        if col is None:
+            return None
+        return ("cell", col, 0) if matrix.transposed else ("cell", 0, col)
+    rows_index, cols_index = (matrix.row_index, matrix.col_index)
+    if matrix.transposed:
+        rows_index, cols_index = cols_index, rows_index
+    sr = _position(rows_index, r) if kind in ("row", "cell") else 0
+    sc = _position(cols_index, c) if kind in ("col", "cell") else 0
+    if sr is None or sc is None:
+        return None
+    if matrix.transposed:
+        flipped = {"row": "col", "col": "row", "cell": "cell"}[kind]
+        return (flipped, sc, sr)
+    return (kind, sr, sc)
+
+
+def _position(index: tuple[int, ...] | None, value: int) -> int | None:
+    if index is None:
+        return value
+    try:
+        return index.index(value)
+    except ValueError:
+        return None
