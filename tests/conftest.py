@@ -55,6 +55,7 @@ def make_main_window(qtbot, settings_path, monkeypatch) -> Callable:
         window.state.undo_stack.setClean()
         window.close()
         assert not window.play_timer.isActive(), "the play timer kept running after close"
+        assert window.recovery is None or not window.recovery.timer.isActive(), "the autosave timer kept running"
     QApplication.processEvents()
     leftovers = [w for w in QApplication.topLevelWidgets() if w.isVisible() and w not in made]
     assert not leftovers, f"windows left open: {[w.objectName() or type(w).__name__ for w in leftovers]}"
