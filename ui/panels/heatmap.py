@@ -59,6 +59,17 @@ class Matrix:
         return (*self.prefix, r, c)
 
 
+class _TitleItem(pg.LabelItem):
+    """A title that may be cut at the panel's right edge instead of forcing the panel wider
+    (a graphics layout wider than its widget would put cells where the mouse is not)."""
+
+    def updateMin(self) -> None:  # noqa: N802 (pyqtgraph's name)
+        super().updateMin()
+        self.setMinimumWidth(0)
+        self._sizeHint[Qt.SizeHint.MinimumSize] = (0, self._sizeHint[Qt.SizeHint.MinimumSize][1])
+        self.updateGeometry()
+
+
 class _CellViewBox(pg.ViewBox):
     """A view box that turns clicks and vertical drags into cell events instead of panning."""
 
@@ -122,8 +133,12 @@ class HeatmapPanel(pg.GraphicsLayoutWidget):
         self._show_numbers = True
         self._high_contrast = False
         self._hover_cell: tuple[int, int] | None = None
+        self._look: tuple[str, bool] | None = None
+        self._numbers_key: tuple | None = None
+        self._numbers_data: np.ndarray | None = None
+        self._title_key: tuple | None = None
 
-        self._title = pg.LabelItem("", justify="left", color="#111111")
+        self._title = _TitleItem("", justify="left", color="#111111")
         self.ci.addItem(self._title, row=0, col=0, colspan=2)
         self._row_axis = LabelAxis("left")
         self._col_axis = LabelAxis("top")
@@ -136,14 +151,14 @@ class HeatmapPanel(pg.GraphicsLayoutWidget):
         self._view.invertY(True)
         self._view.setDefaultPadding(0.0)
         self.ci.addItem(self._plot, row=1, col=0)
-        self._background = QGraphicsRectItem()
-        self._background.setPen(QPen(Qt.PenStyle.NoPen))
-        self._background.setZValue(-10)
-        self._view.addItem(self._background, ignoreBounds=True)
-        self._hatch = QGraphicsRectItem()
-        self._hatch.setPen(QPen(Qt.PenStyle.NoPen))
-        self._hatch.setZValue(-9)
-        self._view.addItem(self._hatch, ignoreBounds=True)
+        self._masked_fill = QGraphicsRectItem()
+        self._masked_fill.setPen(QPen(Qt.PenStyle.NoPen))
+        self._masked_fill.setZValue(-10)
+        self._view.addItem(self._masked_fill, ignoreBounds=True)
+        self._masked_hatch = QGraphicsRectItem()
+        self._masked_hatch.setPen(QPen(Qt.PenStyle.NoPen))
+        self._masked_hatch.setZValue(-9)
+        self._view.addItem(self._masked_hatch, ignoreBounds=True)
         self._image = pg.ImageItem(axisOrder="row-major")
         self._plot.addItem(self._image)
         self._bar = pg.ColorBarItem(values=(-1, 1), colorMap=colors.colormap(colors.DIVERGING), interactive=False, width=12)
@@ -171,33 +186,47 @@ class HeatmapPanel(pg.GraphicsLayoutWidget):
         return None if self._matrix is None else self._matrix.data
 
     def set_matrix(self, matrix: Matrix) -> None:
+        """Show a matrix. Only what differs from the previous one is redone (values change on
+        every edit or step; labels, shape, colours and titles mostly do not)."""
         data = np.asarray(matrix.data, dtype=np.float64)
         if data.ndim == 1:
             data = data[None, :]
         rows, cols = data.shape
+        previous = self._matrix
         self._matrix = matrix
         masked = ~np.isfinite(data)
-        shown = np.where(masked, np.nan, data)
+        any_masked = bool(masked.any())
+        shown = np.where(masked, np.nan, data) if any_masked else data
         lo, hi = matrix.levels
-        self._image.setColorMap(colors.colormap(matrix.kind, self._high_contrast))
+        look = (matrix.kind, self._high_contrast)
+        if look != self._look:
+            cmap = colors.colormap(matrix.kind, self._high_contrast)
+            self._image.setColorMap(cmap)
+            self._bar.setColorMap(cmap)
+            self._masked_fill.setBrush(colors.masked_background(self._high_contrast))
+            self._masked_hatch.setBrush(colors.masked_brush(self._high_contrast))
+            self._look = look
         self._image.setImage(shown, levels=(lo, hi), autoLevels=False)
-        self._image.setRect(QRectF(0, 0, cols, rows))
-        self._bar.setColorMap(colors.colormap(matrix.kind, self._high_contrast))
-        self._bar.setLevels((lo, hi))
-        rect = QRectF(0, 0, cols, rows)
-        self._background.setRect(rect)
-        self._background.setBrush(colors.masked_background(self._high_contrast))
-        self._hatch.setRect(rect)
-        self._hatch.setBrush(colors.masked_brush(self._high_contrast))
-        self._background.setVisible(bool(masked.any()))
-        self._hatch.setVisible(bool(masked.any()))
-        self._view.setAspectLocked(rows == 1 or cols == 1, ratio=1.0)
-        self._view.setLimits(xMin=0, xMax=cols, yMin=0, yMax=rows)
-        self._view.setRange(QRectF(0, 0, cols, rows), padding=0)
-        self._row_axis.set_labels(matrix.row_labels)
-        self._col_axis.set_labels(matrix.col_labels)
-        self._set_title()
-        self._fit_minimum_width()
+        if previous is None or previous.levels != matrix.levels:
+            self._bar.setLevels((lo, hi))
+        if previous is None or previous.data.shape != matrix.data.shape:
+            rect = QRectF(0, 0, cols, rows)
+            self._image.setRect(rect)
+            self._masked_fill.setRect(rect)
+            self._masked_hatch.setRect(rect)
+            self._view.setLimits(xMin=0, xMax=cols, yMin=0, yMax=rows)
+            self._view.setRange(rect, padding=0)
+        self._masked_fill.setVisible(any_masked)
+        self._masked_hatch.setVisible(any_masked)
+        if previous is None or previous.row_labels != matrix.row_labels:
+            self._row_axis.set_labels(matrix.row_labels)
+        if previous is None or previous.col_labels != matrix.col_labels:
+            self._col_axis.set_labels(matrix.col_labels)
+        title_key = (matrix.title, matrix.note, matrix.row_axis, matrix.col_axis, matrix.data.shape, any_masked)
+        if title_key != self._title_key:
+            self._set_title()
+            self._fit_minimum_width()
+            self._title_key = title_key
         self._hover_cell = None
         self._hover_box.hide()
         self._layout_numbers()
@@ -240,12 +269,14 @@ class HeatmapPanel(pg.GraphicsLayoutWidget):
             self._row_axis.setTextPen(pen)
             self._col_axis.setTextPen(pen)
             self._bar.axis.setTextPen(pen)
+            self._title_key = None
             if self._matrix is not None:
                 self.set_matrix(self._matrix)
 
     def set_font_point_size(self, size: int) -> None:
         self._font.setPointSize(size)
         self._apply_fonts()
+        self._title_key = None
         self._set_title()
         self._layout_numbers()
 
@@ -295,6 +326,15 @@ class HeatmapPanel(pg.GraphicsLayoutWidget):
 
     def _layout_numbers(self) -> None:
         m = self._matrix
+        key = (
+            None if m is None else (id(m.data), m.levels, m.kind),
+            self._show_numbers, self._high_contrast, self._font.pointSize(),
+            round(self._view.width()), round(self._view.height()),
+        )
+        if key == self._numbers_key and m is not None and self._numbers_data is m.data:
+            return
+        self._numbers_key = key
+        self._numbers_data = None if m is None else m.data
         for item in self._numbers:
             item.hide()
         if m is None or not self._show_numbers:

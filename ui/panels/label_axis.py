@@ -37,7 +37,10 @@ class LabelAxis(pg.AxisItem):
         self._resize()
 
     def set_labels(self, labels: Sequence[str]) -> None:
-        self._labels = tuple(labels)
+        labels = tuple(labels)
+        if labels == self._labels:
+            return
+        self._labels = labels
         self._resize()
         self.picture = None
         self.update()
@@ -71,11 +74,17 @@ class LabelAxis(pg.AxisItem):
         self.picture = None
 
     def generateDrawSpecs(self, p: QPainter):  # noqa: N802 (pyqtgraph's name)
-        specs = super().generateDrawSpecs(p)
-        if specs is None:
-            return None
-        axis_spec, tick_specs, _ = specs
-        return axis_spec, tick_specs, []
+        """Just the axis line: the labels are drawn in :meth:`drawPicture`, and pyqtgraph's own
+        tick placement (the costly part of painting an axis) is never needed."""
+        rect = self.mapRectFromParent(self.geometry())
+        edges = {
+            "left": (rect.topRight(), rect.bottomRight()),
+            "right": (rect.topLeft(), rect.bottomLeft()),
+            "top": (rect.bottomLeft(), rect.bottomRight()),
+            "bottom": (rect.topLeft(), rect.topRight()),
+        }
+        start, end = edges[self.orientation]
+        return (self.pen(), start, end), [], []
 
     def drawPicture(self, p: QPainter, axisSpec, tickSpecs, textSpecs) -> None:  # noqa: N802,N803
         super().drawPicture(p, axisSpec, tickSpecs, [])

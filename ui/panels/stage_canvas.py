@@ -11,7 +11,7 @@ from dataclasses import replace
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from ui.panels.heatmap import HeatmapPanel, Matrix, format_value
 from ui.stage_layouts import LevelTable, Term, layout_for, linked_cells, oriented, symmetric, term_matrix
@@ -34,6 +34,7 @@ class StageCanvas(QWidget):
         self._operators: list[QLabel] = []
         self._terms: list[Term] = []
         self._items: list[Term | str] = []
+        self._structure: tuple[str, ...] = ()
         self._levels: LevelTable | None = None
         self._levels_for: object = None
         self._point_size = 10
@@ -43,13 +44,22 @@ class StageCanvas(QWidget):
         self._header.setObjectName("stageHeader")
         self._header.setTextFormat(Qt.TextFormat.RichText)
         self._header.setWordWrap(True)
-        self._row = QHBoxLayout()
+        strip = QWidget()
+        self._row = QHBoxLayout(strip)
         self._row.setContentsMargins(0, 0, 0, 0)
         self._row.setSpacing(4)
+        # The panels need some width each; when the window is narrow, scroll sideways rather
+        # than squeezing the docks next to the canvas.
+        self._scroll = QScrollArea()
+        self._scroll.setObjectName("canvasScroll")
+        self._scroll.setWidget(strip)
+        self._scroll.setWidgetResizable(True)
+        self._scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self._scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(6, 6, 6, 6)
         outer.addWidget(self._header)
-        outer.addLayout(self._row, 1)
+        outer.addWidget(self._scroll, 1)
         self._connect()
         self.refresh()
 
@@ -105,8 +115,12 @@ class StageCanvas(QWidget):
             label.setWordWrap(True)
             label.setMaximumWidth(130)
             self._operators.append(label)
-        while self._row.count():
-            self._row.takeAt(0)
+        structure = tuple("T" if isinstance(item, Term) else "O" for item in items)
+        relayout = structure != self._structure
+        if relayout:
+            while self._row.count():
+                self._row.takeAt(0)
+            self._structure = structure
         panel_i = op_i = 0
         view = state.view
         assert self._levels is not None
@@ -121,7 +135,11 @@ class StageCanvas(QWidget):
                 panel.set_matrix(matrix)
                 panel.set_highlights([])
                 cols = matrix.data.shape[1] if matrix.data.ndim == 2 else matrix.data.shape[0]
-                self._row.addWidget(panel, max(3, min(cols, MAX_PANEL_STRETCH)))
+                stretch = max(3, min(cols, MAX_PANEL_STRETCH))
+                if relayout:
+                    self._row.addWidget(panel, stretch)
+                else:
+                    self._row.setStretch(self._row.indexOf(panel), stretch)
                 panel.show()
                 panel_i += 1
             else:
@@ -130,7 +148,8 @@ class StageCanvas(QWidget):
                 font = QFont()
                 font.setPointSize(self._operator_size if len(item) <= 3 else max(10, self._operator_size // 2))
                 label.setFont(font)
-                self._row.addWidget(label, 0)
+                if relayout:
+                    self._row.addWidget(label, 0)
                 label.show()
                 op_i += 1
         for panel in self._panels[panel_i:]:
