@@ -248,3 +248,18 @@ def test_screenshot_entry_point_writes_a_non_blank_png(tmp_path) -> None:
     assert (image.width(), image.height()) == (1600, 1000)
     colours = {image.pixel(x, y) for x in range(0, 1600, 37) for y in range(0, 1000, 29)}
     assert len(colours) > 20
+
+
+def test_high_contrast_redraws_every_panel_and_undoes(make_main_window) -> None:
+    window = make_main_window(text="a fluffy blue creature", stage="blocks.0.attn.masked")
+    before = window.canvas.result_panel.grab().toImage()
+    window.actions["contrast"].trigger()
+    assert window.state.view.high_contrast
+    after = window.canvas.result_panel.grab().toImage()
+    corner = after.pixelColor(3, 3)
+    assert corner.lightness() < 60, "high contrast draws on a dark background"
+    assert before.pixelColor(3, 3).lightness() > 200
+    np.testing.assert_array_equal(window.canvas.result_panel.matrix.data, window.state.trace["blocks.0.attn.masked"][0])
+    window.actions["undo"].trigger()
+    assert not window.state.view.high_contrast
+    assert window.canvas.result_panel.grab().toImage().pixelColor(3, 3).lightness() > 200
