@@ -122,6 +122,7 @@ class StageCanvas(QWidget):
                 self._row.takeAt(0)
             self._structure = structure
         panel_i = op_i = 0
+        self._stretches: list[int] = []
         view = state.view
         assert self._levels is not None
         for item in items:
@@ -136,6 +137,9 @@ class StageCanvas(QWidget):
                 panel.set_highlights([])
                 cols = matrix.data.shape[1] if matrix.data.ndim == 2 else matrix.data.shape[0]
                 stretch = max(3, min(cols, MAX_PANEL_STRETCH))
+                if item is terms[-1]:  # the result is what the stage is about: never the narrowest
+                    stretch = max([stretch, *self._stretches])
+                self._stretches.append(stretch)
                 if relayout:
                     self._row.addWidget(panel, stretch)
                 else:
