@@ -55,6 +55,7 @@ SPECS: tuple[ActionSpec, ...] = (
     ActionSpec("params", "&Parameters browser", ("Ctrl+Shift+P",), "Every weight of the model by name; view and edit any of them"),
     ActionSpec("table", "&Table editor", ("Ctrl+T",), "Edit the chosen weight matrix as a table of numbers"),
     ActionSpec("load_model", "&Load model file…", ("Ctrl+Shift+O",), "Switch to a saved model (.npz) or a checkpoint folder"),
+    ActionSpec("open_model", "Open &Model…", ("Ctrl+Alt+O",), "Open a checkpoint folder (GPT-2, BERT, sentence-transformers such as all-MiniLM-L6-v2); it loads in the background and can be cancelled"),
     ActionSpec("presentation", "P&resentation mode", ("F5",), "Full screen, large fonts, simple chrome", checkable=True),
     ActionSpec("leave_presentation", "Leave presentation mode", ("Esc",), "Back to the normal window"),
     ActionSpec("shortcuts", "&Keyboard shortcuts", ("F1",), "List every keyboard shortcut"),

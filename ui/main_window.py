@@ -26,6 +26,7 @@ import simulator
 from ui.actions import Actions
 from ui.commands import SetOptionCommand, SetViewCommand
 from ui.export import Exporter
+from ui.model_loader import ModelLoader
 from ui.panels.embedding_view import EmbeddingView
 from ui.panels.explanation import ExplanationPanel
 from ui.panels.history_view import HistoryView
@@ -33,6 +34,7 @@ from ui.panels.navigator import PipelineNavigator
 from ui.panels.next_token import NextTokenView
 from ui.panels.params_browser import ParamsBrowser
 from ui.panels.sentence_box import SentenceBox
+from ui.panels.sentence_compare import SentenceCompareView
 from ui.panels.shortcuts_dialog import ShortcutsDialog
 from ui.panels.stage_canvas import StageCanvas
 from ui.panels.weight_table import WeightTable
@@ -87,8 +89,12 @@ class MainWindow(QMainWindow):
         self.explanation_dock = self._dock("explanationDock", "What happens here", self.explanation, Qt.DockWidgetArea.RightDockWidgetArea)
         self.next_token_dock = self._dock("nextTokenDock", "Next-token prediction", self.next_token, Qt.DockWidgetArea.RightDockWidgetArea)
         self.embedding_dock = self._dock("embeddingDock", "Embedding space", self.embedding, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.compare = SentenceCompareView(state)
+        self.compare_dock = self._dock("compareDock", "Compare sentences", self.compare, Qt.DockWidgetArea.RightDockWidgetArea, False)
         self.tabifyDockWidget(self.next_token_dock, self.embedding_dock)
+        self.tabifyDockWidget(self.embedding_dock, self.compare_dock)
         self.next_token_dock.raise_()
+        self._compare_supported: bool | None = None
         self.params_browser = ParamsBrowser(state)
         self.weight_table = WeightTable(state)
         self.history = HistoryView(state.undo_stack)
@@ -102,6 +108,7 @@ class MainWindow(QMainWindow):
         self.weight_editor.follow_canvas(self.canvas)
         self.weight_editor.attach(self.params_browser.heatmap)
         self.sessions = SessionController(state, self.settings, self)
+        self.model_loader = ModelLoader(state, self)
         self.exporter = Exporter(state, self.canvas, self)
         self.exporter.follow_canvas(self.canvas)
         self.exporter.install_panel_menu(self.params_browser.heatmap)
@@ -134,6 +141,7 @@ class MainWindow(QMainWindow):
         self.resize(1500, 950)
         self._restore_settings()
         self._sync_from_state()
+        self._sync_compare_dock()
         if self.recovery is not None:
             self.recovery.offer_restore(self, self.sessions.adopt_recovered)
 
@@ -149,11 +157,11 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         a = self.actions
         menus = (
-            ("&File", ["new", "open", "recent", None, "save", "save_as", None, "export", None, "quit"]),
+            ("&File", ["new", "open", "recent", None, "open_model", None, "save", "save_as", None, "export", None, "quit"]),
             ("&Edit", ["undo", "redo", None, "history", None, "params", "table"]),
             ("&Navigate", ["next", "back", "first", "last", None, "play", None, "next_layer", "prev_layer", "next_head", "prev_head", None, "focus_sentence"]),
             ("&View", ["causal", "scale", None, "columns", "numbers", "contrast", "difference", None, "presentation", "leave_presentation"]),
-            ("&Model", ["presets", None, "load_model"]),
+            ("&Model", ["presets", None, "open_model", "load_model"]),
             ("&Help", ["shortcuts", "about"]),
         )
         self.menus = {}
@@ -182,7 +190,7 @@ class MainWindow(QMainWindow):
                     menu.addAction(a[name])
         panels = self.menus["view"].addMenu("&Panels")
         for dock in (self.navigator_dock, self.explanation_dock, self.next_token_dock, self.embedding_dock,
-                     self.params_dock, self.table_dock, self.history_dock):
+                     self.compare_dock, self.params_dock, self.table_dock, self.history_dock):
             panels.addAction(dock.toggleViewAction())
         self.sessions.fill_recent_menu(self.recent_menu)
 
@@ -237,7 +245,8 @@ class MainWindow(QMainWindow):
         a["history"].triggered.connect(lambda: self._show_dock(self.history_dock))
         a["params"].triggered.connect(lambda: self._show_dock(self.params_dock))
         a["table"].triggered.connect(self._open_table)
-        a["load_model"].triggered.connect(lambda: self.sessions.load_model_file())
+        a["load_model"].triggered.connect(lambda: self.model_loader.open_file())
+        a["open_model"].triggered.connect(lambda: self.model_loader.open_folder())
         a["difference"].triggered.connect(lambda on: s.undo_stack.push(SetViewCommand(s, "show_difference", bool(on))))
         self.preset_group.triggered.connect(lambda action: self.sessions.switch_preset(action.data()))
         self.sessions.recent_changed.connect(lambda: self.sessions.fill_recent_menu(self.recent_menu))
@@ -274,6 +283,7 @@ class MainWindow(QMainWindow):
         s.head_changed.connect(self._sync_from_state)
         s.trace_changed.connect(self._sync_from_state)
         s.model_changed.connect(self._sync_from_state)
+        s.model_changed.connect(self._sync_compare_dock)
         s.view_changed.connect(self._sync_from_state)
         s.hover_changed.connect(self._show_hover)
         s.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
@@ -304,6 +314,18 @@ class MainWindow(QMainWindow):
         a["leave_presentation"].setEnabled(a["presentation"].isChecked())
         self.setWindowTitle(self.sessions.window_title(APP_NAME))
         self.setWindowModified(self.sessions.modified)
+
+    def _sync_compare_dock(self) -> None:
+        """The comparison dock exists only for sentence-embedding models: it appears (in front)
+        when such a model is loaded and goes away when one without a pooled stage is."""
+        supported = self.compare.supported
+        self.compare_dock.toggleViewAction().setEnabled(supported)
+        if supported != self._compare_supported:
+            self._compare_supported = supported
+            if supported and not self.in_presentation:
+                self._show_dock(self.compare_dock)
+            else:
+                self.compare_dock.hide()
 
     def _show_hover(self, hover: object) -> None:
         self.readout.setText(getattr(hover, "text", ""))
@@ -354,7 +376,7 @@ class MainWindow(QMainWindow):
         size = PRESENTATION_POINT_SIZE if on else NORMAL_POINT_SIZE
         if on and self._presentation_restore is None:
             self._presentation_restore = (bytes(self.saveState().data()), self.isMaximized())
-            for dock in (self.navigator_dock, self.embedding_dock, self.next_token_dock):
+            for dock in (self.navigator_dock, self.embedding_dock, self.next_token_dock, self.compare_dock):
                 dock.hide()
             self.menuBar().hide()
             self.showFullScreen()
@@ -396,6 +418,8 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         if layout is not None:
             self.restoreState(layout)
+        else:  # first start: the canvas gets most of the width
+            self.resizeDocks([self.navigator_dock, self.explanation_dock], [210, 340], Qt.Orientation.Horizontal)
         view = {}
         for name, kind in DISPLAY_SETTINGS:
             key = f"display/{name}"
@@ -424,6 +448,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.play_timer.stop()
+        self.model_loader.shutdown()
         if self.in_presentation:
             self.actions["presentation"].setChecked(False)
         self.save_settings()

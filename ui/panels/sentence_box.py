@@ -1,5 +1,8 @@
 """The sentence box: type a sentence and every stage recomputes; see its tokens as chips.
 
+Chips show each token readably (``tokenizer.display``: "␣cat", "…er"); hovering one shows the
+raw piece as stored in the vocabulary ("Ġcat", "##er") and its id.
+
 Every edit that the model can run becomes the state's sentence at once (one undo step per
 burst of typing); text it cannot run (empty, longer than the context) shows an inline error
 while the last good result stays on screen. Escape puts the last good sentence back.
@@ -225,12 +228,13 @@ class SentenceBox(QWidget):
         for pos, (token_id, token) in enumerate(zip(encoding.ids, encoding.tokens)):
             chip = self._chips[pos]
             shown = tokenizer.display(token)
+            raw = f"raw piece “{token}” · id {token_id}"
             if pos in unknown:
                 text = f"{unknown[pos]} → {shown} · {token_id}"
-                tip = f"position {pos}: “{unknown[pos]}” is not in the vocabulary: mapped to {shown} (id {token_id})"
+                tip = f"position {pos}: “{unknown[pos]}” is not in the vocabulary: mapped to {shown} ({raw})"
             else:
                 text = f"{shown} · {token_id}"
-                tip = f"position {pos}: token “{shown}”, id {token_id}"
+                tip = f"position {pos}: token “{shown}”\n{raw}"
             chip.setText(text)
             chip.setToolTip(tip)
             if chip.property("unknown") != (pos in unknown):
