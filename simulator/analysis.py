@@ -45,7 +45,8 @@ def pca_2d(arrays: Sequence[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
     the two axes explains. When there are fewer than two directions of variation (one point,
     identical points, ``d = 1``) the missing coordinates and fractions are 0, never NaN.
     Each axis is oriented so that its largest loading is positive, which keeps the picture from
-    flipping between calls on the same data.
+    flipping between calls on the same data. Rows holding NaN or ±inf (a model whose huge weights
+    overflowed) cannot be placed: they are left out of the fit and put at (0, 0).
     """
     mats = [np.asarray(a, dtype=np.float64) for a in arrays]
     if not mats:
@@ -58,6 +59,12 @@ def pca_2d(arrays: Sequence[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
     stacked = np.concatenate(mats, axis=0)
     coords = np.zeros((stacked.shape[0], 2))
     ratio = np.zeros(2)
+    finite = np.all(np.isfinite(stacked), axis=1)
+    if not finite.all():
+        placed, fitted_ratio = pca_2d([stacked[finite]]) if finite.any() and stacked.shape[1] else ([np.zeros((0, 2))], ratio)
+        coords[finite] = placed[0]
+        splits = np.cumsum([m.shape[0] for m in mats])[:-1]
+        return list(np.split(coords, splits, axis=0)), fitted_ratio
     if stacked.shape[0] and stacked.shape[1]:
         centred = stacked - stacked.mean(axis=0)
         scale = float(np.abs(stacked).max())

@@ -144,8 +144,10 @@ class Model:
         self._cache: dict[str, tuple[tuple, np.ndarray]] = {}
         self._fused_cache: dict[str, tuple[int, np.ndarray]] = {}
         self._label_cache: dict[tuple[str, int | None, int], tuple[str, ...]] = {}
-        #: ids of stages computed (not served from cache), in order; see :meth:`recording`
+        #: ids of stages computed (not served from cache) while a :meth:`recording` is active,
+        #: in order (kept only then: a long session would otherwise grow it without end)
         self.compute_log: list[str] = []
+        self._recording_depth = 0
 
     # -- parameters --------------------------------------------------------------------------
     def _load_params(self, params: Mapping[str, Any]) -> None:
@@ -311,7 +313,8 @@ class Model:
         return None
 
     def _cache_put(self, stage_id: str, key: tuple, value: np.ndarray) -> None:
-        self.compute_log.append(stage_id)
+        if self._recording_depth:
+            self.compute_log.append(stage_id)
         self._cache[stage_id] = (key, value)
 
     def clear_cache(self) -> None:
@@ -323,9 +326,11 @@ class Model:
         """Collect the ids of the stages actually computed inside the ``with`` block."""
         start = len(self.compute_log)
         computed: list[str] = []
+        self._recording_depth += 1
         try:
             yield computed
         finally:
+            self._recording_depth -= 1
             computed.extend(self.compute_log[start:])
             del self.compute_log[start:]
 

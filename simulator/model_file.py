@@ -65,6 +65,15 @@ def read_npz(path: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray], dict[
     if source.is_dir():
         raise ModelFileError(f"{source} is a folder, not a file")
     try:
+        with open(source, "rb") as handle:
+            magic = handle.read(2)
+    except OSError as exc:
+        raise ModelFileError(f"{source.name} cannot be read: {exc.strerror or exc}") from exc
+    if not magic:
+        raise ModelFileError(f"{source.name} is empty (0 bytes): it is damaged or was not saved completely")
+    if magic != b"PK":  # every .npz is a zip archive; NumPy would take anything else for a pickle
+        raise ModelFileError(f"{source.name} is not a readable file of this app: it is not an .npz archive (damaged or another format)")
+    try:
         # NumPy leaves its own file handle open when the zip is damaged, so pass ours.
         with open(source, "rb") as handle, np.load(handle, allow_pickle=False) as data:
             arrays = {key: np.asarray(data[key]) for key in data.files}

@@ -128,7 +128,10 @@ class Trace(Mapping[str, np.ndarray]):
         value = self.model._cache_get(stage_id, key)
         if value is None:
             inputs = [self[i] for i in spec.inputs]
-            value = np.asarray(spec.compute(self, inputs))
+            # Huge (finite) weights may overflow to ±inf or give NaN downstream; that is the
+            # value the user asked for and what every view shows, not a warning for stderr.
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+                value = np.asarray(spec.compute(self, inputs))
             if value.flags.writeable:
                 value.flags.writeable = False
             self.model._cache_put(stage_id, key, value)

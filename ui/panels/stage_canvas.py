@@ -163,19 +163,27 @@ class StageCanvas(QWidget):
         self._update_header()
 
     def _difference(self, matrix: Matrix, term: Term) -> Matrix:
-        """new − old for the result, against the trace before the last weight edit."""
-        baseline = self._state.baseline
-        if baseline is None or term.source not in baseline or baseline.model is not self._state.model:
+        """new − old for the result, against the trace before the last weight edit.
+
+        The change is cut and oriented exactly like ``matrix`` (same head, same shown columns,
+        same transposition) so it lines up with the panel's labels.
+        """
+        state = self._state
+        baseline = state.baseline
+        if term.special == "onehot" or baseline is None or term.source not in baseline or baseline.model is not state.model:
             return replace(matrix, note="no edit to compare with yet")
         old = baseline[term.source]
-        new = self._state.trace[term.source]
+        new = state.trace[term.source]
         if old.shape != new.shape:
             return replace(matrix, note="the sentence changed since the edit")
         delta = np.where(np.isfinite(new) & np.isfinite(old), new - np.where(np.isfinite(old), old, 0), new)
         if term.by_head:
-            delta = delta[self._state.head]
-        if matrix.col_index is not None and not matrix.transposed:
-            delta = delta[:, list(matrix.col_index)]
+            delta = delta[state.head]
+        if delta.ndim == 1:
+            delta = delta[None, :]
+        shown_columns = matrix.row_index if matrix.transposed else matrix.col_index
+        if shown_columns is not None:
+            delta = delta[:, list(shown_columns)]
         if matrix.transposed:
             delta = delta.T
         peak = float(np.max(np.abs(delta[np.isfinite(delta)]), initial=0.0))

@@ -1,0 +1,594 @@
+"""Every row of the bad-input catalogue (``tests/bad_input_catalogue.py``): the user sees a clear
+message, and nothing changed or was lost.
+
+"Clear" means: the expected fragment, no traceback, and for the command lines exactly one line on
+stderr with a non-zero exit status. "Nothing changed" means, wherever the input went: the same
+model object with every weight bit for bit, the same sentence and trace, the same undo history
+and modified marker, the same file the session belongs to, the file already on disk unchanged,
+and no output or temporary file left behind.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import shutil
+import zipfile
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QFileDialog, QLineEdit, QMessageBox
+
+import simulator
+from bad_input_catalogue import (
+    BULK,
+    CATALOGUE,
+    CHECKPOINT,
+    CLI_APP,
+    CLI_ENGINE,
+    EXPORT,
+    MODEL_FILE,
+    MODEL_FILE_WINDOW,
+    SAVE_SESSION,
+    SENTENCE,
+    SESSION_FILE,
+    TABLE_CELL,
+    WEIGHT_CELL,
+    Case,
+)
+from simulator.errors import ModelFileError, SimulatorError
+from simulator.model_file import MODEL_SCHEMA, model_arrays, model_meta, write_npz_atomic
+from tests.gui_actions import assert_params_bit_equal, click_cell, panel_for, params_copy
+
+W_Q = "blocks.0.attn.W_Q"
+GPT2_TINY = Path(__file__).parent / "fixtures" / "checkpoints" / "gpt2-tiny"
+Button = QMessageBox.StandardButton
+
+
+def rows(where: str) -> list:
+    return [pytest.param(case, id=f"{case.input[:40]!r}") for case in CATALOGUE if case.where == where]
+
+
+def assert_clear(message: str, case: Case) -> None:
+    assert case.expected.lower() in message.lower(), f"{case.where} / {case.input!r}: expected {case.expected!r} in {message!r}"
+    assert "Traceback" not in message
+
+
+def test_the_catalogue_covers_every_place_and_is_a_table() -> None:
+    wheres = {case.where for case in CATALOGUE}
+    assert wheres == {CLI_ENGINE, CLI_APP, SENTENCE, WEIGHT_CELL, TABLE_CELL, BULK, SESSION_FILE, MODEL_FILE,
+                      MODEL_FILE_WINDOW, CHECKPOINT, SAVE_SESSION, EXPORT}
+    assert len(set(CATALOGUE)) == len(CATALOGUE), "a row is listed twice"
+    assert all(case.expected for case in CATALOGUE)
+    from bad_input_catalogue import markdown
+
+    assert markdown().count("\n") == len(CATALOGUE) + 1
+
+
+# -- bad files, built from good ones ------------------------------------------------------------------------
+def _toy_session_parts() -> tuple[dict[str, np.ndarray], dict]:
+    from ui.session_file import SESSION_SCHEMA, SESSION_VERSION
+
+    model = simulator.build_preset("toy")
+    meta = {
+        "schema": SESSION_SCHEMA, "version": SESSION_VERSION, **model_meta(model),
+        "session": {"text": "a cat", "stage": "embed", "layer": None, "head": 0,
+                    "options": {"causal": True, "scale_scores": True, "temperature": 1.0},
+                    "view": {"layout": "rows", "show_numbers": True, "high_contrast": False, "show_difference": False}},
+    }
+    return dict(model_arrays(model)), meta
+
+
+def _toy_model_parts() -> tuple[dict[str, np.ndarray], dict]:
+    model = simulator.build_preset("toy")
+    return dict(model_arrays(model)), {"schema": MODEL_SCHEMA, "version": 1, **model_meta(model)}
+
+
+def _write(target: Path, arrays: dict[str, np.ndarray], meta: dict) -> None:
+    write_npz_atomic(target, arrays, meta)
+
+
+def _npz_bytes(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def _npy(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+def _huge_header(arrays: dict[str, np.ndarray], meta: dict) -> bytes:
+    """A real archive whose embed.W_E member announces 10^12 float32 values (4 TB) in 64 bytes."""
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f4", "fortran_order": False, "shape": (10**6, 10**6)})
+    members = {f"{k}.npy": _npy(v) for k, v in arrays.items() if k != "param/embed.W_E"}
+    members["param/embed.W_E.npy"] = header.getvalue() + bytes(64)
+    members["meta.json.npy"] = _npy(np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8))
+    return _npz_bytes(members)
+
+
+def _changed(change: Callable[[dict, dict], None]) -> Callable[[Path, Callable], None]:
+    def build(target: Path, parts: Callable) -> None:
+        arrays, meta = parts()
+        change(arrays, meta)
+        _write(target, arrays, meta)
+
+    return build
+
+
+def _set_param(name: str, index: tuple, value: float, dtype=None) -> Callable[[dict, dict], None]:  # noqa: ANN001
+    def change(arrays: dict, meta: dict) -> None:
+        array = np.array(arrays[f"param/{name}"], dtype=dtype or arrays[f"param/{name}"].dtype)
+        array[index] = value
+        arrays[f"param/{name}"] = array
+
+    return change
+
+
+def _good_then(edit: Callable[[bytes], bytes]) -> Callable[[Path, Callable], None]:
+    def build(target: Path, parts: Callable) -> None:
+        arrays, meta = parts()
+        good = target.with_name("good-" + target.name)
+        _write(good, arrays, meta)
+        target.write_bytes(edit(good.read_bytes()))
+        good.unlink()
+
+    return build
+
+
+BAD_FILES: dict[str, Callable[[Path, Callable], None]] = {
+    "empty file": lambda target, parts: target.write_bytes(b""),
+    "first half of a good file": _good_then(lambda data: data[: len(data) // 2]),
+    "random bytes": lambda target, parts: target.write_bytes(np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8).tobytes()),
+    "a text file": lambda target, parts: target.write_text("Lesson plan: attention, then the MLP.\n"),
+    "a zip without meta.json": lambda target, parts: target.write_bytes(_npz_bytes({"param/embed.W_E.npy": _npy(np.zeros((40, 16), np.float32))})),
+    "meta.json that is not JSON": lambda target, parts: target.write_bytes(_npz_bytes({"meta.json.npy": _npy(np.frombuffer(b"{not json", np.uint8))})),
+    "schema of another program": _changed(lambda a, m: m.update(schema="someone-else/notes")),
+    "schema version 99": _changed(lambda a, m: m.update(version=99)),
+    "schema version 0": _changed(lambda a, m: m.update(version=0)),
+    "W_Q of shape [2, 16, 7]": _changed(lambda a, m: a.update({f"param/{W_Q}": np.zeros((2, 16, 7), np.float32)})),
+    "NaN inside W_Q": _changed(_set_param(W_Q, (0, 1, 2), np.nan)),
+    "+inf inside W_E": _changed(_set_param("embed.W_E", (3, 3), np.inf)),
+    "1e39 inside W_E (beyond float32)": _changed(_set_param("embed.W_E", (3, 3), 1e39, dtype=np.float64)),
+    "text instead of numbers in W_E": _changed(lambda a, m: a.update({"param/embed.W_E": np.full((40, 16), "x")})),
+    "config claims d_model 10^9": _changed(lambda a, m: m["config"].update(d_model=10**9)),
+    "config claims vocab_size 10^12": _changed(lambda a, m: m["config"].update(vocab_size=10**12)),
+    "config claims n_heads -2": _changed(lambda a, m: m["config"].update(n_heads=-2)),
+    "config claims d_model 16.5": _changed(lambda a, m: m["config"].update(d_model=16.5)),
+    "config with an unknown key": _changed(lambda a, m: m["config"].update(colour="blue")),
+    "activation swish": _changed(lambda a, m: m["config"].update(act="swish")),
+    "an array header claiming 10^12 values": lambda target, parts: target.write_bytes(_huge_header(*parts())),
+    "embed.W_E missing": _changed(lambda a, m: a.pop("param/embed.W_E")),
+    "an extra parameter": _changed(lambda a, m: a.update({"param/blocks.0.attn.W_X": np.zeros(3, np.float32)})),
+    "a vocabulary with a word twice": _changed(lambda a, m: m["tokenizer"].update(vocab=["<unk>", "a", "a"])),
+    "a tokenizer larger than the vocabulary": _changed(lambda a, m: m["tokenizer"].update(vocab=["<unk>"] + [f"w{i}" for i in range(100)])),
+    "stage blocks.7.attn.q": _changed(lambda a, m: m["session"].update(stage="blocks.7.attn.q")),
+    "head 5 of 2": _changed(lambda a, m: m["session"].update(head=5)),
+    "temperature -1": _changed(lambda a, m: m["session"]["options"].update(temperature=-1)),
+    "an empty sentence": _changed(lambda a, m: m["session"].update(text="")),
+    "a model file": lambda target, parts: simulator.save_model(simulator.build_preset("toy"), target),
+    "a session file": lambda target, parts: _write(target, *_toy_session_parts()),
+    "a folder": lambda target, parts: target.mkdir(),
+    "a folder named like a file": lambda target, parts: target.mkdir(),
+    "no such file": lambda target, parts: None,
+}
+
+
+def bad_file(folder: Path, name: str, session: bool) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    target = folder / f"{'session' if session else 'model'}-{slug}.npz"
+    BAD_FILES[name](target, _toy_session_parts if session else _toy_model_parts)
+    return target
+
+
+# -- command lines --------------------------------------------------------------------------------------------
+_TOKEN = re.compile(r"\{[^}]*\}\S*|'[^']*'|\S+")
+
+
+def argv_of(case: Case, tmp: Path) -> list[str]:
+    def fill(match: re.Match) -> str:
+        key = match.group(1)
+        if key == "tmp":
+            return str(tmp)
+        kind, _, value = key.partition(":")
+        if kind == "file":
+            return str(bad_file(tmp / "bad", value, session=False))
+        if kind == "words":
+            return " ".join(["cat"] * int(value))
+        raise KeyError(key)
+
+    argv = []
+    for token in _TOKEN.findall(case.input):
+        if token.startswith("'") and token.endswith("'"):
+            token = token[1:-1]
+        argv.append(re.sub(r"\{([^}]*)\}", fill, token))
+    return argv
+
+
+def one_line(stderr: str) -> str:
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, f"expected one line on stderr, got {stderr!r}"
+    return lines[0]
+
+
+def no_leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.rglob("*") if p.suffix in (".tmp", ".png", ".jpg") or p.name == "t.npz")
+
+
+@pytest.mark.parametrize("case", rows(CLI_ENGINE))
+def test_engine_command_line(case: Case, tmp_path: Path, capsys) -> None:
+    from simulator.cli import run
+
+    argv = argv_of(case, tmp_path)
+    capsys.readouterr()
+    code = run(argv)
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert_clear(one_line(err), case)
+    assert out == ""
+    assert no_leftovers(tmp_path) == []
+
+
+@pytest.fixture
+def app_names(qapp):  # noqa: ANN001, ANN201
+    """ui.app.run names the application; put the test run's names back afterwards."""
+    names = (qapp.organizationName(), qapp.applicationName())
+    yield
+    qapp.setOrganizationName(names[0])
+    qapp.setApplicationName(names[1])
+
+
+@pytest.mark.parametrize("case", rows(CLI_APP))
+def test_app_command_line(case: Case, tmp_path: Path, capsys, app_names) -> None:
+    from ui.app import run
+
+    argv = argv_of(case, tmp_path)
+    if "--screenshot" not in argv:  # a mistake must stop it before any window; never wait for one
+        argv += ["--screenshot", str(tmp_path / "shot.png")]
+    capsys.readouterr()
+    code = run(argv)
+    _, err = capsys.readouterr()
+    assert code in (1, 2)
+    line = one_line(err)
+    assert line.startswith("transformer-sim: ")
+    assert_clear(line, case)
+    assert no_leftovers(tmp_path) == []
+    assert not [w for w in QApplication.topLevelWidgets() if w.isVisible()]
+
+
+# -- the window ------------------------------------------------------------------------------------------------
+class Dialogs:
+    """Stand-ins for the static dialogs, recording what the user was told."""
+
+    def __init__(self, monkeypatch, answer=Button.Discard, chosen: str = "") -> None:  # noqa: ANN001
+        self.answer = answer
+        self.chosen = chosen
+        self.warnings: list[str] = []
+        monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: self.answer)
+        monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text, *a, **k: self.warnings.append(text) or Button.Ok)
+        monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (self.chosen, ""))
+        monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (self.chosen, ""))
+        monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: self.chosen)
+
+
+class Snapshot:
+    """Everything that must not change when an input is refused."""
+
+    def __init__(self, window) -> None:  # noqa: ANN001
+        state = window.state
+        self.window = window
+        self.model = state.model
+        self.params = params_copy(state.model)
+        self.text = state.text
+        self.trace = state.trace
+        self.stage = state.stage_id
+        self.history = (state.undo_stack.index(), state.undo_stack.count())
+        self.modified = window.isWindowModified()
+        self.path = window.sessions.path
+
+    def assert_unchanged(self) -> None:
+        window, state = self.window, self.window.state
+        assert state.model is self.model
+        assert_params_bit_equal(state.model, self.params)
+        assert state.text == self.text and state.trace is self.trace and state.stage_id == self.stage
+        assert (state.undo_stack.index(), state.undo_stack.count()) == self.history
+        assert window.isWindowModified() == self.modified and window.sessions.path == self.path
+
+
+def _edited_window(make_main_window, tmp_path: Path):  # noqa: ANN001, ANN202
+    """A window saved to mine.npz and then edited (unsaved work that must not be lost)."""
+    from ui.bulk_ops import ZERO, Scope, bulk_command
+
+    window = make_main_window(text="a fluffy blue creature", stage="blocks.0.attn.q")
+    assert window.sessions.save_as(tmp_path / "mine.npz")
+    window.state.undo_stack.push(bulk_command(window.state, ZERO, Scope("blocks.1.mlp.b_in")))
+    assert window.isWindowModified()
+    return window
+
+
+def _words(text: str) -> str:
+    match = re.fullmatch(r"\{words:(\d+)\}", text)
+    return " ".join(["cat"] * int(match.group(1))) if match else text
+
+
+LONG_SENTENCES = {
+    "the cat × 625 (5,000 characters)": "the cat " * 625,
+    "?!?! × 1250 (5,000 characters of punctuation)": "?!?!" * 1250,
+    "🙂 × 5000 (5,000 emoji)": "🙂" * 5000,
+}
+
+
+@pytest.mark.parametrize("case", rows(SENTENCE))
+def test_sentence_box(case: Case, make_main_window) -> None:
+    window = make_main_window(text="a fluffy blue creature", stage="blocks.0.attn.q")
+    state, box = window.state, window.sentence_box
+    text = LONG_SENTENCES.get(case.input, _words(case.input))
+    before = Snapshot(window)
+    ids = tuple(state.trace.ids)
+    box.edit.setFocus()
+    box.edit.selectAll()
+    if text:
+        QApplication.clipboard().setText(text)
+        QTest.keyClick(box.edit, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+        assert box.edit.text() == text
+    else:
+        QTest.keyClick(box.edit, Qt.Key.Key_Delete)
+    if case.expected.startswith("→"):  # accepted: runs, with the unknown pieces flagged
+        assert state.text == text and not box.error_label.isVisible()
+        assert any(case.expected in chip for chip in box.chips()), box.chips()
+        assert state.trace.unknown
+        window.actions["undo"].trigger()  # nothing lost: one undo brings the sentence back
+        assert state.text == before.text and tuple(state.trace.ids) == ids
+        assert_params_bit_equal(state.model, before.params)
+        return
+    assert box.error_label.isVisible()
+    assert_clear(box.error_label.text(), case)
+    before.assert_unchanged()
+    QTest.keyClick(box.edit, Qt.Key.Key_Escape)
+    assert box.edit.text() == before.text and not box.error_label.isVisible()
+    before.assert_unchanged()
+
+
+def _type(editor: QLineEdit, text: str) -> None:
+    editor.selectAll()
+    QTest.keyClick(editor, Qt.Key.Key_Delete)
+    if text.isascii():
+        QTest.keyClicks(editor, text)
+    else:
+        editor.insert(text)
+
+
+@pytest.mark.parametrize("case", rows(WEIGHT_CELL))
+def test_weight_cell(case: Case, make_main_window) -> None:
+    window = make_main_window(text="a fluffy blue creature", stage="blocks.0.attn.q")
+    before = Snapshot(window)
+    click_cell(panel_for(window, W_Q), 2, 3)
+    editor = window.weight_editor.active_editor
+    assert editor is not None
+    _type(editor, case.input)
+    QTest.keyClick(editor, Qt.Key.Key_Return)
+    assert window.weight_editor.active_editor is editor, "the editor stays open so the value can be fixed"
+    assert editor.error_label.isVisible()
+    assert_clear(editor.error_label.text(), case)
+    assert case.expected.lower() in window.statusBar().currentMessage().lower()
+    before.assert_unchanged()
+    QTest.keyClick(editor, Qt.Key.Key_Escape)
+    assert window.weight_editor.active_editor is None
+    before.assert_unchanged()
+
+
+@pytest.mark.parametrize("case", rows(TABLE_CELL))
+def test_table_cell(case: Case, make_main_window) -> None:
+    window = make_main_window(text="a fluffy blue creature", stage="blocks.0.attn.q")
+    window.actions["params"].trigger()
+    window.params_browser.select(W_Q, head=0)
+    window.actions["table"].trigger()
+    table = window.weight_table
+    assert table.model.name == W_Q
+    before = Snapshot(window)
+    index = table.model.index(1, 2)
+    table.view.setFocus()
+    table.view.setCurrentIndex(index)
+    table.view.edit(index)
+    editor = QApplication.focusWidget()
+    assert isinstance(editor, QLineEdit)
+    _type(editor, case.input)
+    QTest.keyClick(editor, Qt.Key.Key_Return)
+    QApplication.processEvents()  # the view commits the editor's data on the next event loop turn
+    assert table.error.isVisible()
+    assert_clear(table.error.text(), case)
+    before.assert_unchanged()
+
+
+BULK_REQUESTS = {
+    "scale blocks.0.attn.W_Q by 1e39": ("scale", W_Q, None, 1e39),
+    "scale blocks.0.attn.W_Q by nan": ("scale", W_Q, None, float("nan")),
+    "identity on blocks.0.mlp.b_in (a vector)": ("identity", "blocks.0.mlp.b_in", None, 1.0),
+    "zero row 99 of embed.W_E (40 rows)": ("zero", "embed.W_E", 99, 1.0),
+}
+
+
+@pytest.mark.parametrize("case", rows(BULK))
+def test_bulk_operation(case: Case, make_main_window) -> None:
+    from ui.bulk_ops import Scope, bulk_command
+
+    window = make_main_window(text="a fluffy blue creature", stage="blocks.0.attn.q")
+    op, name, row, factor = BULK_REQUESTS[case.input]
+    before = Snapshot(window)
+    with pytest.raises(SimulatorError) as refused:
+        window.state.undo_stack.push(bulk_command(window.state, op, Scope(name, row=row), factor=factor))
+    assert_clear(str(refused.value), case)
+    before.assert_unchanged()
+
+
+@pytest.mark.parametrize("case", rows(SESSION_FILE))
+def test_session_file(case: Case, make_main_window, tmp_path: Path, monkeypatch) -> None:
+    dialogs = Dialogs(monkeypatch, Button.Discard)
+    path = bad_file(tmp_path / "bad", case.input, session=True)
+    bad_kept = path.read_bytes() if path.is_file() else None
+    window = _edited_window(make_main_window, tmp_path)
+    kept = (tmp_path / "mine.npz").read_bytes()
+    before = Snapshot(window)
+    peak = _peak_mb()
+    assert not window.sessions.open_session(path)
+    assert _peak_mb() - peak < 200, "a file announcing a huge array was allocated before it was refused"
+    assert len(dialogs.warnings) == 1
+    assert_clear(dialogs.warnings[0], case)
+    assert "The current session is unchanged" in dialogs.warnings[0]
+    before.assert_unchanged()
+    assert (tmp_path / "mine.npz").read_bytes() == kept, "the session's own file is untouched"
+    assert bad_kept is None or path.read_bytes() == bad_kept, "opening never writes to the file opened"
+
+
+def _peak_mb() -> float:
+    with open("/proc/self/status", encoding="ascii") as handle:
+        for line in handle:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+@pytest.mark.parametrize("case", rows(MODEL_FILE))
+def test_model_file(case: Case, tmp_path: Path) -> None:
+    path = bad_file(tmp_path, case.input, session=False)
+    content = path.read_bytes() if path.is_file() else None
+    peak = _peak_mb()
+    with pytest.raises(ModelFileError) as refused:
+        simulator.load(path)
+    assert _peak_mb() - peak < 200, "a file announcing a huge array was allocated before it was refused"
+    assert_clear(str(refused.value), case)
+    assert content is None or path.read_bytes() == content
+
+
+@pytest.mark.parametrize("case", rows(MODEL_FILE_WINDOW))
+def test_model_file_in_the_window(case: Case, make_main_window, tmp_path: Path, monkeypatch, qtbot) -> None:
+    path = bad_file(tmp_path / "bad", case.input, session=False)
+    dialogs = Dialogs(monkeypatch, chosen=str(path))
+    window = _edited_window(make_main_window, tmp_path)
+    before = Snapshot(window)
+    window.actions["load_model"].trigger()
+    loader = getattr(window, "model_loader", None)
+    if loader is not None:  # models load on a worker thread
+        qtbot.waitUntil(lambda: not loader.is_loading, timeout=10_000)
+    assert len(dialogs.warnings) == 1
+    assert_clear(dialogs.warnings[0], case)
+    assert "The current model is unchanged" in dialogs.warnings[0]
+    before.assert_unchanged()
+
+
+def _checkpoint(folder: Path, name: str) -> Path:
+    """A copy of the tiny GPT-2 checkpoint, broken as ``name`` says."""
+    from safetensors.numpy import load_file, save_file
+
+    target = folder / re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    if name == "an empty folder":
+        target.mkdir(parents=True)
+        return target
+    shutil.copytree(GPT2_TINY, target)
+    config = json.loads((target / "config.json").read_text(encoding="utf-8"))
+    weights = target / "model.safetensors"
+
+    def rewrite_config(**changes: object) -> None:
+        (target / "config.json").write_text(json.dumps({**config, **changes}), encoding="utf-8")
+
+    def rewrite_weight(change: Callable[[np.ndarray], np.ndarray]) -> None:
+        tensors = load_file(str(weights))
+        key = next(k for k in tensors if k.endswith("h.0.mlp.c_fc.weight"))
+        tensors[key] = change(tensors[key].copy())
+        save_file(tensors, str(weights))
+
+    if name == "config.json that is not JSON":
+        (target / "config.json").write_text("{oops", encoding="utf-8")
+    elif name == "model_type llama":
+        rewrite_config(model_type="llama")
+    elif name == "n_embd 10^9":
+        rewrite_config(n_embd=10**9)
+    elif name == "n_embd not a multiple of n_head":
+        rewrite_config(n_embd=config["n_embd"] + 1)
+    elif name == "no model.safetensors":
+        weights.unlink()
+    elif name == "only pytorch_model.bin":
+        weights.rename(target / "pytorch_model.bin")
+    elif name == "model.safetensors cut in half":
+        data = weights.read_bytes()
+        weights.write_bytes(data[: len(data) // 2])
+    elif name == "NaN inside a weight":
+        rewrite_weight(lambda w: np.where(np.arange(w.size).reshape(w.shape) == 5, np.float32(np.nan), w))
+    elif name == "a weight of the wrong shape":
+        rewrite_weight(lambda w: np.zeros((w.shape[0], w.shape[1] + 1), w.dtype))
+    elif name == "no tokenizer files":
+        for file in ("tokenizer.json", "vocab.json", "merges.txt"):
+            (target / file).unlink(missing_ok=True)
+    else:
+        raise KeyError(name)
+    return target
+
+
+@pytest.mark.parametrize("case", rows(CHECKPOINT))
+def test_checkpoint_folder(case: Case, tmp_path: Path) -> None:
+    folder = _checkpoint(tmp_path, case.input)
+    files = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    with pytest.raises(ModelFileError) as refused:
+        simulator.load(folder)
+    assert_clear(str(refused.value), case)
+    assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == files
+
+
+SAVE_TARGETS: dict[str, Callable[[Path], Path]] = {
+    "a folder that does not exist": lambda tmp: tmp / "no" / "such" / "folder" / "s.npz",
+    "inside a file (as if it were a folder)": lambda tmp: (tmp / "a-file").write_text("x") and tmp / "a-file" / "s.npz",
+    "an existing folder named like the file": lambda tmp: (tmp / "folder.npz").mkdir() or tmp / "folder.npz",
+    "a folder nobody can write (/proc)": lambda tmp: Path("/proc/transformer-sim-session.npz"),
+}
+
+
+@pytest.mark.parametrize("case", rows(SAVE_SESSION))
+def test_save_session(case: Case, make_main_window, tmp_path: Path, monkeypatch) -> None:
+    dialogs = Dialogs(monkeypatch)
+    window = _edited_window(make_main_window, tmp_path)
+    kept = (tmp_path / "mine.npz").read_bytes()
+    target = SAVE_TARGETS[case.input](tmp_path)
+    before = Snapshot(window)
+    dialogs.chosen = str(target)
+    window.actions["save_as"].trigger()
+    assert len(dialogs.warnings) == 1
+    assert_clear(dialogs.warnings[0], case)
+    assert "Nothing was lost" in dialogs.warnings[0]
+    before.assert_unchanged()
+    assert window.isWindowModified(), "the work is still unsaved, and says so"
+    assert (tmp_path / "mine.npz").read_bytes() == kept
+    assert not [p for p in tmp_path.rglob("*.tmp")], "no temporary file is left behind"
+
+
+@pytest.mark.parametrize("case", rows(EXPORT))
+def test_export(case: Case, make_main_window, tmp_path: Path, monkeypatch) -> None:
+    dialogs = Dialogs(monkeypatch)
+    window = make_main_window(text="a fluffy blue creature", stage="blocks.0.attn.q")
+    before = Snapshot(window)
+    exporter = window.exporter
+    if case.input.startswith("every stage"):
+        target = tmp_path / "slides.png"
+        target.write_text("not a folder")
+        assert not exporter.all_stages(str(target))
+        assert target.read_text() == "not a folder"
+    else:
+        folder = Path("/proc") if "/proc" in case.input else tmp_path / "no" / "such"
+        suffix = ".svg" if case.input.startswith("SVG") else ".png"
+        target = folder / f"transformer-sim-picture{suffix}"
+        save = exporter.canvas_svg if suffix == ".svg" else exporter.canvas_png
+        assert not save(str(target))
+        assert not target.exists()
+    assert len(dialogs.warnings) == 1
+    assert_clear(dialogs.warnings[0], case)
+    before.assert_unchanged()
