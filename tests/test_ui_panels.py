@@ -181,7 +181,7 @@ def test_explanation_follows_stage_sentence_and_model(state, qtbot) -> None:
     qtbot.addWidget(panel)
     state.set_stage("blocks.1.attn.q")
     assert "Q = X · W_Q : (4×16) · (16×8) → (4×8)" in panel.plain_text()
-    assert "In this model" not in panel.plain_text()  # the toy preset has no note for queries
+    assert "In this model" in panel.plain_text() and state.model.info.notes["attn.q"] in panel.plain_text()
     state.undo_stack.push(SetTextCommand(state, "the cat walks by the bank"))
     assert "(6×16) · (16×8) → (6×8)" in panel.plain_text()
     state.apply_model(encoder_model(), text="the cat sat", stage="pooled")

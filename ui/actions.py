@@ -54,6 +54,7 @@ SPECS: tuple[ActionSpec, ...] = (
     ActionSpec("history", "&History", ("Ctrl+H",), "List every edit; click one to go back to it"),
     ActionSpec("params", "&Parameters browser", ("Ctrl+Shift+P",), "Every weight of the model by name; view and edit any of them"),
     ActionSpec("table", "&Table editor", ("Ctrl+T",), "Edit the chosen weight matrix as a table of numbers"),
+    ActionSpec("choose_preset", "&Choose preset…", ("Ctrl+M",), "Pick a built-in model: read what it shows, then open it, with a suggested sentence if you like", short="Presets…"),
     ActionSpec("load_model", "&Load model file…", ("Ctrl+Shift+O",), "Switch to a saved model (.npz) or a checkpoint folder"),
     ActionSpec("open_model", "Open &Model…", ("Ctrl+Alt+O",), "Open a checkpoint folder (GPT-2, BERT, sentence-transformers such as all-MiniLM-L6-v2); it loads in the background and can be cancelled"),
     ActionSpec("presentation", "P&resentation mode", ("F5",), "Full screen, large fonts, simple chrome", checkable=True),

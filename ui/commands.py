@@ -178,17 +178,20 @@ def param_label(state: AppState, name: str, index: Any) -> str:
 
 
 class SetModelCommand(QUndoCommand):
-    """Switch to another model (a preset or a file); undo brings back the previous model object,
-    with its edits, its sentence, run options, stage and head."""
+    """Switch to another model (a preset or a file), optionally with a new sentence, in one step;
+    undo brings back the previous model object, with its edits, its sentence, run options, stage
+    and head."""
 
-    def __init__(self, state: AppState, model: Model, label: str | None = None) -> None:
-        super().__init__(label or f"switch to model {model.info.title}")
+    def __init__(self, state: AppState, model: Model, label: str | None = None, text: str | None = None) -> None:
+        label = label or f"switch to model {model.info.title}"
+        super().__init__(label + (f' with "{_short(text)}"' if text is not None else ""))
         self._state = state
         self._before = state.snapshot()
         self._model = model
+        self._text = text
 
     def redo(self) -> None:
-        self._state.apply_model(self._model)
+        self._state.apply_model(self._model, self._text)
 
     def undo(self) -> None:
         self._state.restore(self._before)

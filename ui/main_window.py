@@ -33,6 +33,7 @@ from ui.panels.history_view import HistoryView
 from ui.panels.navigator import PipelineNavigator
 from ui.panels.next_token import NextTokenView
 from ui.panels.params_browser import ParamsBrowser
+from ui.panels.preset_picker import PresetPickerDialog
 from ui.panels.sentence_box import SentenceBox
 from ui.panels.sentence_compare import SentenceCompareView
 from ui.panels.shortcuts_dialog import ShortcutsDialog
@@ -161,7 +162,7 @@ class MainWindow(QMainWindow):
             ("&Edit", ["undo", "redo", None, "history", None, "params", "table"]),
             ("&Navigate", ["next", "back", "first", "last", None, "play", None, "next_layer", "prev_layer", "next_head", "prev_head", None, "focus_sentence"]),
             ("&View", ["causal", "scale", None, "columns", "numbers", "contrast", "difference", None, "presentation", "leave_presentation"]),
-            ("&Model", ["presets", None, "open_model", "load_model"]),
+            ("&Model", ["choose_preset", None, "presets", None, "open_model", "load_model"]),
             ("&Help", ["shortcuts", "about"]),
         )
         self.menus = {}
@@ -247,6 +248,7 @@ class MainWindow(QMainWindow):
         a["table"].triggered.connect(self._open_table)
         a["load_model"].triggered.connect(lambda: self.model_loader.open_file())
         a["open_model"].triggered.connect(lambda: self.model_loader.open_folder())
+        a["choose_preset"].triggered.connect(self.choose_preset)
         a["difference"].triggered.connect(lambda on: s.undo_stack.push(SetViewCommand(s, "show_difference", bool(on))))
         self.preset_group.triggered.connect(lambda action: self.sessions.switch_preset(action.data()))
         self.sessions.recent_changed.connect(lambda: self.sessions.fill_recent_menu(self.recent_menu))
@@ -396,6 +398,16 @@ class MainWindow(QMainWindow):
     @property
     def in_presentation(self) -> bool:
         return self._presentation_restore is not None
+
+    def choose_preset(self) -> PresetPickerDialog:
+        """Model → Choose preset…: a window-modal picker; Open switches through the session controller."""
+        s = self.state
+        current = s.model.info.name if s.model.info.source == f"preset:{s.model.info.name}" else None
+        dialog = PresetPickerDialog(simulator.list_presets(), current, s.text, parent=self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.chosen.connect(lambda name, text: self.sessions.switch_preset(name, text))
+        dialog.open()
+        return dialog
 
     def show_shortcuts(self) -> QDialog:
         dialog = ShortcutsDialog(self.actions, self)

@@ -144,14 +144,15 @@ class SessionController(QObject):
         self._adopt(session, original, modified=True)
 
     # -- Model menu ----------------------------------------------------------------------------------
-    def switch_preset(self, name: str) -> bool:
-        """Switch to a built-in model as one undoable step."""
+    def switch_preset(self, name: str, text: str | None = None) -> bool:
+        """Switch to a built-in model as one undoable step, with ``text`` as the sentence if given
+        (otherwise the current sentence is kept when the new model can run it)."""
         try:
             model = simulator.build_preset(name)
         except SimulatorError as exc:
             self._fail("Could not load the preset", str(exc))
             return False
-        self._state.undo_stack.push(SetModelCommand(self._state, model, f"switch to preset {model.info.title}"))
+        self._state.undo_stack.push(SetModelCommand(self._state, model, f"switch to preset {model.info.title}", text=text))
         return True
 
     def load_model_file(self, path: str | os.PathLike[str] | None = None) -> bool:

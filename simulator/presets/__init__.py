@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import re
 from functools import lru_cache
 from types import ModuleType
+from typing import NamedTuple
 
 from simulator.errors import SimulatorError
 from simulator.model import Model, ModelInfo
@@ -45,6 +47,27 @@ def list_presets() -> list[ModelInfo]:
 def default_preset() -> str:
     names = preset_names()
     return PREFERRED_DEFAULT if PREFERRED_DEFAULT in names else names[0]
+
+
+class StageKind(NamedTuple):
+    """One kind of stage as a learner meets it, e.g. ``attn.pattern`` in every block."""
+
+    kind: str
+    #: the stage's title as the navigator shows it, with any block number made general
+    title: str
+    #: True for stages repeated in every block, False for those before or after the blocks
+    in_block: bool
+
+
+@lru_cache(maxsize=None)
+def stage_kinds(name: str) -> tuple[StageKind, ...]:
+    """Every stage kind a preset's model shows, in forward order: the keys its notes should cover."""
+    kinds: dict[str, StageKind] = {}
+    for spec in build_preset(name).graph.values():
+        if spec.kind not in kinds:
+            title = re.sub(r"\bblock \d+\b", "a block", spec.title)
+            kinds[spec.kind] = StageKind(spec.kind, title, spec.layer is not None)
+    return tuple(kinds.values())
 
 
 def build_preset(name: str) -> Model:

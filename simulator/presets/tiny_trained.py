@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+from dataclasses import replace
 
 import numpy as np
 
@@ -43,7 +44,11 @@ def _read_info() -> ModelInfo:
         info = ModelInfo.from_dict(json.loads(raw.tobytes().decode("utf-8"))["info"])
     except (OSError, KeyError, ValueError, TypeError, zipfile.BadZipFile):
         return _FALLBACK
-    return info if info.name == NAME else _FALLBACK
+    if info.name != NAME:
+        return _FALLBACK
+    # the file says how it was made ("preset:tiny-trained (python -m simulator.training)"); as a
+    # preset its source is exactly "preset:<name>", which New session and the Model menu rely on
+    return replace(info, source=f"preset:{NAME}")
 
 
 INFO = _read_info()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 import numpy as np
 
 from simulator.config import ModelConfig
@@ -23,12 +25,109 @@ INFO = ModelInfo(
     name="toy",
     title="Toy (random weights)",
     description=(
-        "A tiny model with seeded random weights: 2 layers, 2 heads, 16-dimensional embeddings. "
-        "Its numbers mean nothing in particular, which makes it a clean place to watch the "
-        "mechanics of every step."
+        "A tiny model with seeded random weights: 2 layers, 2 heads, 16-dimensional embeddings, "
+        "with a LayerNorm before attention and before the MLP, as in GPT-2. Its numbers mean "
+        "nothing in particular, which makes it a clean place to watch the mechanics of every "
+        "step, and to see what a model looks like before training."
     ),
     suggested=("a fluffy blue creature", "the cat walks by the bank", "the mole dug a hole by the river"),
-    notes={"attn.pattern": "Random weights give blurry patterns: every row still sums to 1."},
+    notes=MappingProxyType({
+        "tokens": (
+            "One token per word from a 40-word vocabulary; any other word becomes <unk>. A token "
+            "id is only a place in that list: it means nothing by itself."
+        ),
+        "embed": (
+            "Each word's row is 16 random numbers, drawn once from a fixed seed. No column has a "
+            "name, and cat is no closer to dog than to river: this is a model before any training."
+        ),
+        "pos_embed": (
+            "Random position vectors, about half as large as the word vectors. The same word at "
+            "two positions gets two different sums: that is all the model knows about word order."
+        ),
+        "resid_pre": (
+            "Into block 0: word plus position, cell by cell. Into block 1: the same rows plus "
+            "everything block 0 added; compare the two to see how far one block moves a word."
+        ),
+        "ln1": (
+            "Each row is shifted to mean 0 and scaled to spread 1, then multiplied by gains close "
+            "to 1. Rows that were loud and quiet before now have the same size."
+        ),
+        "attn.q": (
+            "What each word asks, in 8 numbers per head. With random W_Q the questions are "
+            "arbitrary, but the same word at the same position always asks the same one."
+        ),
+        "attn.k": (
+            "What each word answers with. When a key happens to match a query it is luck, not "
+            "design: nothing has taught this model which words should find each other."
+        ),
+        "attn.v": (
+            "What each word would hand over if another word listens to it: a random mix of its "
+            "16 normalised numbers."
+        ),
+        "attn.scores": (
+            "Every query against every key. The values spread widely, tens either side of zero, "
+            "and the big ones land wherever the random weights happen to put them."
+        ),
+        "attn.scaled": (
+            "The same grid divided by √8 ≈ 2.8. The order within each row does not change; the "
+            "gaps shrink, so the softmax that follows is less extreme."
+        ),
+        "attn.masked": (
+            "Cells for later words become −∞, so no word can look ahead. The first word can only "
+            "see itself: its row is settled before any weight matters."
+        ),
+        "attn.pattern": (
+            "Random weights still give patterns: every row sums to 1, some rows put almost all "
+            "their weight on one word and others spread it out. Neither head has a job yet, so "
+            "no bright cell means anything."
+        ),
+        "attn.z": (
+            "Each word's mix of the values in the proportions of its pattern row. A sharp row "
+            "copies one word's value almost unchanged; a spread row averages several."
+        ),
+        "attn.head_out": (
+            "W_O turns each head's 8 numbers back into 16. The two heads' changes are unrelated "
+            "and neither points along a direction with a meaning."
+        ),
+        "attn_out": (
+            "Both heads' changes added up, plus a bias. Here they are larger than the stream "
+            "itself, so attention pushes every word a long way, in no particular direction."
+        ),
+        "resid_mid": (
+            "The stream plus attention's change. Compare with the residual stream into the "
+            "block: every row has moved, but not towards anything a person would recognise."
+        ),
+        "ln2": (
+            "Normalised again, row by row, before the MLP: mean 0, spread 1, gains close to 1."
+        ),
+        "mlp.pre": (
+            "64 neurons' inputs, about half of them positive. Nobody chose their questions; look "
+            "for a neuron that is positive for almost every word anyway."
+        ),
+        "mlp.post": (
+            "GELU: positive inputs pass almost unchanged, negative ones are squashed to just "
+            "below zero (never under about −0.17), so about half the grid goes pale."
+        ),
+        "mlp_out": (
+            "What the firing neurons write back: 64 random directions, each weighted by how "
+            "strongly its neuron fired. In this model it is a smaller change than attention's."
+        ),
+        "resid_post": (
+            "The stream after the whole block. After block 1 this is all the model has to go on: "
+            "only the last row is used for the next-word guess."
+        ),
+        "ln_final": (
+            "One last normalisation of each row before the words are scored."
+        ),
+        "logits": (
+            "One score per vocabulary word: the last row measured against each word's column of "
+            "W_U. The top scores have nothing to do with the sentence."
+        ),
+        "probs": (
+            "Softmax of the logits: the guess is spread over many words, rarely above 25%, and "
+            "ignores grammar. That is where training starts; compare the tiny-trained preset."
+        ),
+    }),
     source="preset:toy",
 )
 
