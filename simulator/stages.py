@@ -256,7 +256,7 @@ def build_graph(config: ModelConfig) -> dict[str, StageSpec]:
             ("unembed.W_U", "unembed.b_U"),
             ("pos", "vocab"),
             "logits = x · W_U + b_U",
-            lambda t, a: a[0] @ t.param("unembed.W_U") + t.param("unembed.b_U"),
+            lambda t, a: ops.matmul(a[0], t.param("unembed.W_U"), t.param("unembed.b_U")),
         )
         b.add(
             "probs",
@@ -265,7 +265,7 @@ def build_graph(config: ModelConfig) -> dict[str, StageSpec]:
             (),
             ("pos", "vocab"),
             "p = softmax(logits / T)",
-            lambda t, a: ops.softmax(a[0] / np.asarray(t.option("temperature"), dtype=a[0].dtype)),
+            lambda t, a: ops.softmax(a[0], temperature=t.option("temperature")),
             options=("temperature",),
         )
     if c.pooling == "mean":
@@ -276,16 +276,13 @@ def build_graph(config: ModelConfig) -> dict[str, StageSpec]:
             (),
             ("d_model",),
             "s = mean over positions of x",
-            lambda t, a: a[0].mean(axis=0),
+            lambda t, a: ops.sum_over(a[0], axis=0, mean=True),
         )
     return b.specs
 
 
 def _sum(arrays: list[np.ndarray]) -> np.ndarray:
-    total = arrays[0]
-    for arr in arrays[1:]:
-        total = total + arr
-    return total
+    return ops.add(*arrays)
 
 
 def _ln(t: "Trace", prefix: str, x: np.ndarray, c: ModelConfig) -> np.ndarray:
@@ -340,7 +337,7 @@ def _add_block(b: _Builder, c: ModelConfig, layer: int, stream: tuple[str, ...])
         (),
         scores_axes,
         "S = Q · Kᵀ",
-        lambda t, a: np.matmul(a[0], a[1].transpose(0, 2, 1)),
+        lambda t, a: ops.matmul(a[0], a[1].transpose(0, 2, 1)),
         layer=layer,
     )
     b.add(
@@ -372,7 +369,8 @@ def _add_block(b: _Builder, c: ModelConfig, layer: int, stream: tuple[str, ...])
         (),
         scores_axes,
         "A = softmax over keys of the masked scores",
-        lambda t, a: ops.softmax(a[0], axis=-1),
+        _pattern,
+        options=("causal",),
         layer=layer,
     )
     b.add(
@@ -382,7 +380,7 @@ def _add_block(b: _Builder, c: ModelConfig, layer: int, stream: tuple[str, ...])
         (),
         head_pos,
         "Z = A · V",
-        lambda t, a: np.matmul(a[0], a[1]),
+        lambda t, a: ops.matmul(a[0], a[1]),
         layer=layer,
     )
     b.add(
@@ -392,7 +390,7 @@ def _add_block(b: _Builder, c: ModelConfig, layer: int, stream: tuple[str, ...])
         (P + "W_O",),
         ("head", "pos", "d_model"),
         "ΔE_h = Z_h · W_O[h]",
-        lambda t, a: np.matmul(a[0], t.param(P + "W_O")),
+        lambda t, a: ops.matmul(a[0], t.param(P + "W_O")),
         layer=layer,
     )
     attn_out = b.add(
@@ -402,7 +400,7 @@ def _add_block(b: _Builder, c: ModelConfig, layer: int, stream: tuple[str, ...])
         (P + "b_O",),
         pos_d,
         "ΔE = Σ_h ΔE_h + b_O",
-        lambda t, a: a[0].sum(axis=0) + t.param(P + "b_O"),
+        lambda t, a: ops.sum_over(a[0], axis=0, bias=t.param(P + "b_O")),
         layer=layer,
     )
     resid_mid = b.add(
@@ -446,7 +444,7 @@ def _add_block(b: _Builder, c: ModelConfig, layer: int, stream: tuple[str, ...])
         (M + "W_in", M + "b_in"),
         ("pos", "d_mlp"),
         "H = X · W_in + b_in",
-        lambda t, a: a[0] @ t.param(M + "W_in") + t.param(M + "b_in"),
+        lambda t, a: ops.matmul(a[0], t.param(M + "W_in"), t.param(M + "b_in")),
         layer=layer,
     )
     act = ops.ACTIVATION_FUNCTIONS[c.act]
@@ -468,7 +466,7 @@ def _add_block(b: _Builder, c: ModelConfig, layer: int, stream: tuple[str, ...])
         (M + "W_out", M + "b_out"),
         pos_d,
         "ΔM = H' · W_out + b_out",
-        lambda t, a: a[0] @ t.param(M + "W_out") + t.param(M + "b_out"),
+        lambda t, a: ops.matmul(a[0], t.param(M + "W_out"), t.param(M + "b_out")),
         layer=layer,
     )
     resid_post = b.add(
@@ -502,11 +500,18 @@ def _projection(prefix: str, which: str) -> Compute:
         weight = t.param(w_name)  # [head, d_model, d_head]
         n_heads, d_model, d_head = weight.shape
         fused = t.fused(w_name)  # [d_model, head * d_head], one matrix product for all heads
-        out = a[0] @ fused
-        out = out.reshape(a[0].shape[0], n_heads, d_head).transpose(1, 0, 2)
-        return out + t.param(b_name)[:, None, :]
+        out = ops.matmul(a[0], fused, t.param(b_name).reshape(-1))  # bias columns follow fused's
+        return out.reshape(a[0].shape[0], n_heads, d_head).transpose(1, 0, 2)
 
     return compute
+
+
+def _pattern(t: "Trace", a: list[np.ndarray]) -> np.ndarray:
+    """Softmax over keys; a row whose scores all overflowed to −inf is uniform over the keys the
+    mask lets the query see (future keys stay exactly 0)."""
+    scores = a[0]
+    where = (lambda: ~ops.causal_mask(scores.shape[-1])) if t.option("causal") else None
+    return ops.softmax(scores, axis=-1, where=where)
 
 
 def _mask(t: "Trace", a: list[np.ndarray]) -> np.ndarray:
