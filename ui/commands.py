@@ -50,6 +50,7 @@ class SetTextCommand(QUndoCommand):
         self.setText(f'edit sentence to "{_short(self._new)}"')
         if self._new == self._old:
             self.setObsolete(True)
+        _drop_merged(other)
         return True
 
     def redo(self) -> None:
@@ -79,6 +80,7 @@ class SetOptionCommand(QUndoCommand):
         self.setText(_option_text(self._name, self._new))
         if self._new == self._old:
             self.setObsolete(True)
+        _drop_merged(other)
         return True
 
     def redo(self) -> None:
@@ -103,6 +105,13 @@ class SetViewCommand(QUndoCommand):
 
     def undo(self) -> None:
         self._state.apply_view(**{self._name: self._old})
+
+
+def _drop_merged(other: QUndoCommand) -> None:
+    """Empty a command that was merged into another. QUndoStack deletes it, but PySide keeps its
+    Python object referenced from the stack for as long as the stack lives: one per keystroke of
+    typing, each holding a sentence (typing a long one piled up megabytes). Only the shell stays."""
+    other.__dict__.clear()
 
 
 def _option_text(name: str, value: Any) -> str:

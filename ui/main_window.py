@@ -304,7 +304,8 @@ class MainWindow(QMainWindow):
             action.setChecked(action is current and s.model.info.source == f"preset:{s.model.info.name}")
         for box, value, top in ((self.layer_box, s.layer, config.n_layers - 1), (self.head_box, s.head, config.n_heads - 1)):
             box.blockSignals(True)
-            box.setRange(0, max(top, 0))
+            if (box.minimum(), box.maximum()) != (0, max(top, 0)):  # (setRange re-lays out the toolbar and window)
+                box.setRange(0, max(top, 0))
             if value is not None:
                 box.setValue(value)
             box.blockSignals(False)
@@ -411,6 +412,7 @@ class MainWindow(QMainWindow):
 
     def show_shortcuts(self) -> QDialog:
         dialog = ShortcutsDialog(self.actions, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # else every F1 keeps a dialog alive
         dialog.show()
         return dialog
 

@@ -314,6 +314,10 @@ class ParamsBrowser(QWidget):
     def rebuild(self) -> None:
         model = self._state.model
         previous = self._name
+        # forget the old model's parameter and row first: setting the head range below may redraw,
+        # and a row of the old model can be outside the new one's parameter of the same name
+        self._name = ""
+        self._row = None
         self.tree.blockSignals(True)
         self.tree.clear()
         groups: dict[str, QTreeWidgetItem] = {}
