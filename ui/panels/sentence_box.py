@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 
 from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QKeyEvent, QKeySequence
 from PySide6.QtWidgets import QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from simulator.errors import SimulatorError
@@ -35,6 +35,13 @@ QLabel#tokenChip[unknown="true"] {
 }
 """
 _ERROR_STYLE = "color: #b00020; font-weight: 600;"
+#: longer words are cut short on their chip (the tooltip has them whole): one 5,000-letter word
+#: would otherwise make the chip, and with it the window's minimum width, tens of thousands of pixels
+MAX_CHIP_CHARS = 24
+
+
+def _elide(text: str, limit: int = MAX_CHIP_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class _TypingCommand(SetTextCommand):
@@ -53,9 +60,14 @@ class _TypingCommand(SetTextCommand):
         return _TYPING_ID_BASE + self._burst
 
 
+_HISTORY_KEYS = (QKeySequence.StandardKey.Undo, QKeySequence.StandardKey.Redo)
+
+
 class _SentenceEdit(QLineEdit):
     """A line edit that reports Escape instead of letting it reach window shortcuts while the
-    typed text differs from the state's sentence."""
+    typed text differs from the state's sentence, and leaves Undo/Redo to the window: every
+    keystroke is already a command on the app's one history, so the line edit's own undo
+    (which would take the key first) would fork a second history."""
 
     escape_pressed = Signal()
 
@@ -64,14 +76,13 @@ class _SentenceEdit(QLineEdit):
         self._box = box
 
     def event(self, event: QEvent) -> bool:
-        if (
-            event.type() == QEvent.Type.ShortcutOverride
-            and isinstance(event, QKeyEvent)
-            and event.key() == Qt.Key.Key_Escape
-            and self._box.has_pending_text()
-        ):
-            event.accept()
-            return True
+        if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent):
+            if event.key() == Qt.Key.Key_Escape and self._box.has_pending_text():
+                event.accept()
+                return True
+            if any(event.matches(key) for key in _HISTORY_KEYS):
+                event.ignore()  # not overridden: the window's Undo/Redo shortcuts run
+                return False
         return super().event(event)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt's name)
@@ -230,10 +241,10 @@ class SentenceBox(QWidget):
             shown = tokenizer.display(token)
             raw = f"raw piece “{token}” · id {token_id}"
             if pos in unknown:
-                text = f"{unknown[pos]} → {shown} · {token_id}"
+                text = f"{_elide(unknown[pos])} → {_elide(shown)} · {token_id}"
                 tip = f"position {pos}: “{unknown[pos]}” is not in the vocabulary: mapped to {shown} ({raw})"
             else:
-                text = f"{shown} · {token_id}"
+                text = f"{_elide(shown)} · {token_id}"
                 tip = f"position {pos}: token “{shown}”\n{raw}"
             chip.setText(text)
             chip.setToolTip(tip)

@@ -1,0 +1,78 @@
+"""Real keystrokes on the shown main window: the shortcuts a teacher uses at the front of a room
+reach the window's actions, and Undo/Redo in the sentence box walk the app's one history."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+CTRL = Qt.KeyboardModifier.ControlModifier
+SHIFT = Qt.KeyboardModifier.ShiftModifier
+
+
+def _press(window, key: Qt.Key, modifiers: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier) -> None:  # noqa: ANN001
+    QTest.keyClick(QApplication.focusWidget() or window, key, modifiers)
+    QApplication.processEvents()
+
+
+def test_space_pgdown_right_step_forward_and_pgup_left_step_back(make_main_window) -> None:
+    window = make_main_window(stage="embed")
+    window.canvas.setFocus()
+    stages = window.state.model.stage_ids()
+    start = stages.index(window.state.stage_id)
+    for steps, key in enumerate((Qt.Key.Key_Space, Qt.Key.Key_PageDown, Qt.Key.Key_Right), start=1):
+        _press(window, key)
+        assert window.state.stage_id == stages[start + steps], f"{key} did not step forward"
+    for steps, key in enumerate((Qt.Key.Key_PageUp, Qt.Key.Key_Left), start=1):
+        _press(window, key)
+        assert window.state.stage_id == stages[start + 3 - steps], f"{key} did not step back"
+    _press(window, Qt.Key.Key_End)
+    assert window.state.stage_id == stages[-1]
+    _press(window, Qt.Key.Key_Home)
+    assert window.state.stage_id == stages[0]
+
+
+def test_f1_opens_the_shortcuts_list(make_main_window) -> None:
+    from ui.panels.shortcuts_dialog import ShortcutsDialog
+
+    window = make_main_window()
+    _press(window, Qt.Key.Key_F1)
+    dialogs = [d for d in window.findChildren(ShortcutsDialog) if d.isVisible()]
+    assert len(dialogs) == 1
+    dialogs[0].reject()
+
+
+def test_ctrl_z_in_the_sentence_box_undoes_the_typing_on_the_app_history(make_main_window) -> None:
+    """The line edit used to take Ctrl+Z for its own undo: the text went back but the app's typing
+    command stayed on the history, so the history and the screen disagreed."""
+    window = make_main_window()
+    state = window.state
+    original = state.text
+    _press(window, Qt.Key.Key_F2)  # focus the sentence box
+    edit = window.sentence_box.edit
+    assert QApplication.focusWidget() is edit
+    edit.end(False)
+    QTest.keyClicks(edit, " cat")
+    assert state.text == original + " cat" and state.undo_stack.canUndo()
+    _press(window, Qt.Key.Key_Z, CTRL)
+    assert state.text == original and edit.text() == original
+    assert state.undo_stack.canRedo(), "the typing should be redoable on the app's history"
+    _press(window, Qt.Key.Key_Z, CTRL | SHIFT)
+    assert state.text == original + " cat" and edit.text() == original + " cat"
+    _press(window, Qt.Key.Key_Z, CTRL)
+    _press(window, Qt.Key.Key_Y, CTRL)
+    assert state.text == original + " cat"
+
+
+def test_ctrl_z_undoes_a_weight_edit_from_the_canvas(make_main_window) -> None:
+    window = make_main_window(stage="embed")
+    state = window.state
+    before = state.model.params["embed.W_E"].copy()
+    assert window.weight_editor.set_value("embed.W_E", (0, 0), "0.75")
+    assert state.model.params["embed.W_E"][0, 0] == 0.75
+    window.canvas.setFocus()
+    _press(window, Qt.Key.Key_Z, CTRL)
+    assert (state.model.params["embed.W_E"] == before).all()
+    _press(window, Qt.Key.Key_Z, CTRL | SHIFT)
+    assert state.model.params["embed.W_E"][0, 0] == 0.75
