@@ -119,6 +119,26 @@ def run(argv: Sequence[str]) -> int:
         return 2
     if options.screenshot and "QT_QPA_PLATFORM" not in os.environ:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from PySide6.QtCore import qInstallMessageHandler
+
+    previous = qInstallMessageHandler(_without_platform_notes)
+    try:
+        return _run(options)
+    finally:
+        qInstallMessageHandler(previous)
+
+
+#: what Qt's offscreen and some X11 platforms print on every window shown, harmlessly
+_PLATFORM_NOTES = ("does not support propagateSizeHints",)
+
+
+def _without_platform_notes(mode, context, message: str) -> None:  # noqa: ANN001 (Qt types)
+    """Qt's messages on stderr as usual, minus the platform notes that are not about the app."""
+    if not any(note in message for note in _PLATFORM_NOTES):
+        sys.stderr.write(message + "\n")
+
+
+def _run(options: "LaunchOptions") -> int:
     from PySide6.QtCore import QSettings, Qt
     from PySide6.QtWidgets import QApplication
 

@@ -7,6 +7,8 @@ hatched grey, which is not a colour of either scale.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
@@ -30,6 +32,51 @@ HOVER_HIGH_CONTRAST = QColor("#ffffff")
 def colormap(kind: str, high_contrast: bool = False) -> pg.ColorMap:
     colors = _MAPS[(kind, high_contrast)]
     return pg.ColorMap(np.linspace(0.0, 1.0, len(colors)), [QColor(c) for c in colors])
+
+
+LUT_SIZE = 256
+
+
+@lru_cache(maxsize=None)
+def argb_lut(kind: str, high_contrast: bool = False) -> np.ndarray:
+    """The colour map as :data:`LUT_SIZE` opaque 0xAARRGGBB words (for a premultiplied ARGB32 image)."""
+    rgb = colormap(kind, high_contrast).getLookupTable(0.0, 1.0, LUT_SIZE, alpha=False).astype(np.uint32)
+    lut = np.uint32(0xFF000000) | (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]
+    lut.flags.writeable = False
+    return lut
+
+
+def argb_image(data: np.ndarray, levels: tuple[float, float], kind: str, high_contrast: bool = False) -> np.ndarray:
+    """A 2-D array of values as 0xAARRGGBB words: ``levels`` spread over the colour map (values
+    outside are clipped to its ends) and non-finite values fully transparent."""
+    lo, hi = levels
+    span = hi - lo
+    if not (np.isfinite(lo) and np.isfinite(span) and span > 0):  # no usable scale: the bottom colour
+        lo, scale = 0.0, 0.0
+    else:
+        scale = (LUT_SIZE - 1) / span
+    finite = np.isfinite(data)
+    with np.errstate(invalid="ignore", over="ignore"):
+        scaled = (np.where(finite, data, lo) - lo) * scale
+        index = np.clip(np.nan_to_num(scaled, nan=0.0), 0, LUT_SIZE - 1).astype(np.intp)
+    out = argb_lut(kind, high_contrast)[index]
+    if not finite.all():
+        out[~finite] = 0
+    return out
+
+
+def light_text(values: np.ndarray, levels: tuple[float, float], kind: str, high_contrast: bool) -> np.ndarray:
+    """Vectorised :func:`text_color_for`: True where the text should be white, False for black."""
+    lo, hi = levels
+    span = hi - lo if hi > lo else 1.0
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        t = (np.asarray(values, dtype=np.float64) - lo) / span
+    if kind == DIVERGING:
+        strong = np.abs(t - 0.5) > 0.3
+        return ~strong if high_contrast else strong
+    if high_contrast:
+        return ~(t > 0.6)
+    return t > 0.55
 
 
 def masked_brush(high_contrast: bool = False) -> QBrush:

@@ -48,6 +48,7 @@ APP_NAME = "Transformer Step-Through Simulator"
 PLAY_SPEEDS = (("0.5 s per step", 500), ("1 s per step", 1000), ("2 s per step", 2000), ("4 s per step", 4000))
 NORMAL_POINT_SIZE = 10
 PRESENTATION_POINT_SIZE = 17
+PRESENTATION_EXPLANATION_SHARE = 0.3
 #: view toggles kept between runs, with their types
 DISPLAY_SETTINGS = (("layout", str), ("show_numbers", bool), ("high_contrast", bool))
 
@@ -327,6 +328,8 @@ class MainWindow(QMainWindow):
             self._compare_supported = supported
             if supported and not self.in_presentation:
                 self._show_dock(self.compare_dock)
+                if not self.isVisible():  # at start-up: a tab is only brought to front once shown
+                    QTimer.singleShot(0, self.compare_dock.raise_)
             else:
                 self.compare_dock.hide()
 
@@ -383,6 +386,9 @@ class MainWindow(QMainWindow):
                 dock.hide()
             self.menuBar().hide()
             self.showFullScreen()
+            # the canvas is what the room looks at: the explanation takes at most ~30 % of the width
+            screen_width = self.screen().availableGeometry().width()
+            self.resizeDocks([self.explanation_dock], [int(screen_width * PRESENTATION_EXPLANATION_SHARE)], Qt.Orientation.Horizontal)
         elif not on and self._presentation_restore is not None:
             saved, maximized = self._presentation_restore
             self._presentation_restore = None
@@ -433,7 +439,7 @@ class MainWindow(QMainWindow):
         if layout is not None:
             self.restoreState(layout)
         else:  # first start: the canvas gets most of the width
-            self.resizeDocks([self.navigator_dock, self.explanation_dock], [210, 340], Qt.Orientation.Horizontal)
+            self.resizeDocks([self.navigator_dock, self.explanation_dock], [240, 340], Qt.Orientation.Horizontal)
         view = {}
         for name, kind in DISPLAY_SETTINGS:
             key = f"display/{name}"

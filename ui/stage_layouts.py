@@ -132,7 +132,8 @@ def layout_for(model: Model, stage_id: str, causal: bool) -> Layout:
             result,
         ]
     if kind == "attn.pattern":
-        return [Term(p + "attn.masked", by_head=True, link=ROW_ALL, title="Masked scores"), "softmax each row →", result]
+        title = "Masked scores" if causal else "Scaled scores (nothing masked)"
+        return [Term(p + "attn.masked", by_head=True, link=ROW_ALL, title=title), "softmax each row →", result]
     if kind == "attn.z":
         return [
             Term(p + "attn.pattern", by_head=True, link=ROW, title="Attention pattern A"),
@@ -150,13 +151,15 @@ def layout_for(model: Model, stage_id: str, causal: bool) -> Layout:
             result,
         ]
     if kind == "attn_out":
+        # every head's ΔE side by side fits for two heads; with more, the panels got too narrow
+        # to read and pushed the sum off screen: the current head stands for the others ([ and ])
         n = model.config.n_heads
-        heads = range(n) if n <= 4 else ()
-        terms = []
-        for h in heads:
-            terms += [Term(p + "attn.head_out", head=h, link=CELL, title=f"ΔE head {h}"), "+"]
-        if not heads:
-            terms += [Term(p + "attn.head_out", by_head=True, link=CELL, title=f"ΔE of the current head (1 of {n})"), "+ … +"]
+        if n <= 2:
+            terms = []
+            for h in range(n):
+                terms += [Term(p + "attn.head_out", head=h, link=CELL, title=f"ΔE head {h}"), "+"]
+        else:
+            terms = [Term(p + "attn.head_out", by_head=True, link=CELL, title=f"ΔE of this head (1 of {n})"), f"+ the other {n - 1} heads +"]
         return terms + [Term(p + "attn.b_O", is_param=True, link=VEC, title="b_O"), "=", result]
     if kind in ("resid_mid", "resid_post") or (kind == "resid_pre" and len(inputs) > 1):
         terms = []
@@ -225,8 +228,10 @@ def level_group(kind: str) -> str:
         return "prob"
     if kind in ("attn.scores", "attn.scaled", "attn.masked"):
         return "scores"
-    if kind in ("attn.q", "attn.k", "attn.v", "attn.z"):
-        return "qkv"
+    if kind in ("attn.q", "attn.k"):
+        return "qk"
+    if kind in ("attn.v", "attn.z"):  # z mixes rows of V: the same range, often far below Q's and K's
+        return "vz"
     if kind in ("ln1", "ln2", "ln_final", "embed_ln"):
         return "normed"
     if kind in ("mlp.pre", "mlp.post"):

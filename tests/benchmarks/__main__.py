@@ -13,9 +13,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.benchmarks", description=__doc__.splitlines()[0])
     parser.add_argument("--toy-runs", type=int, default=2000, help="timed toy forward passes (default 2000)")
     parser.add_argument("--gpt2-runs", type=int, default=15, help="timed GPT-2-shaped passes per engine (default 15)")
-    parser.add_argument("--skip-gpt2", action="store_true", help="only the toy model (the GPT-2 shape needs ~2 GB)")
+    parser.add_argument("--skip-gpt2", action="store_true",
+                        help="no GPT-2-sized model: no PyTorch comparison and no memory figures (they need ~2 GB)")
+    parser.add_argument("--skip-window", action="store_true", help="no window figures (step, edit, scrub, startup)")
+    parser.add_argument("--quick", action="store_true", help="fewer samples everywhere (a rough run in about a minute)")
     args = parser.parse_args(argv)
-    report = run_all(toy_runs=args.toy_runs, gpt2_runs=None if args.skip_gpt2 else args.gpt2_runs)
+    if args.quick:
+        args.toy_runs = min(args.toy_runs, 300)
+        args.gpt2_runs = min(args.gpt2_runs, 3)
+    report = run_all(
+        toy_runs=args.toy_runs,
+        gpt2_runs=None if args.skip_gpt2 else args.gpt2_runs,
+        window=not args.skip_window,
+        memory=not args.skip_gpt2,
+        quick=args.quick,
+    )
     json.dump(report, sys.stdout, indent=2)
     sys.stdout.write("\n")
     return 0

@@ -13,7 +13,11 @@ that the memory figures belong to loading alone:
   slowest step; ``step_forward_one_stage_ms`` is stepping through the pass stage by stage and
   ``revisit_cached_stage_ms`` going back to a stage already seen (target for a step: 200 ms);
 * ``after_edit``: one weight of layer 0 is edited, then ``blocks.11.attn.pattern`` is read
-  again; the stages recomputed are exactly those between the edit and that view.
+  again; the stages recomputed are exactly those between the edit and that view;
+* ``peak_rss_mb``: the process's peak resident memory over all of the above;
+* ``window`` (with ``--window``, in another fresh process): the app's main window opened on the
+  same folder, shown, stepped through every stage of layer 0 and to the last stage, with a
+  weight edit: seconds to the shown window and the process's peak resident memory.
 
     python -m tests.benchmarks.bench_gpt2_scale          # prints the figures as JSON
 """
@@ -240,6 +244,7 @@ def measure(folder: Path) -> dict[str, Any]:
             "recomputed_only_what_is_needed": set(computed) == expected,
             "untouched_examples": sorted(s for s in ("blocks.0.attn.k", "blocks.0.attn.v", "logits", "probs") if s not in computed),
         },
+        "peak_rss_mb": round(_peak_mb(), 1),
         "within_targets": (
             load_seconds < LOAD_TARGET_S
             and max(rss_after_load, peak_load) < RSS_TARGET_MB
@@ -249,10 +254,58 @@ def measure(folder: Path) -> dict[str, Any]:
     }
 
 
-def gpt2_scale_figures(folder: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+def measure_window(folder: Path) -> dict[str, Any]:
+    """The main window on the folder's model: startup, stepping, an edit; peak memory (fresh process)."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    baseline = _status_mb("VmRSS")
+    begin = time.perf_counter()
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from ui.app import LaunchOptions, build_window
+    from ui.commands import SetParamCommand
+
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    with tempfile.TemporaryDirectory() as tmp:
+        options = LaunchOptions(preset=None, model=str(folder), text=None, stage=None, layer=None, head=None,
+                                screenshot=None, size=(1400, 900))
+        window = build_window(options, QSettings(os.path.join(tmp, "s.ini"), QSettings.Format.IniFormat),
+                              recovery_dir=Path(tmp) / "recovery")
+        window.resize(1400, 900)
+        window.show()
+        for _ in range(5):
+            app.processEvents()
+        shown = time.perf_counter() - begin
+        state = window.state
+        stages = [sid for sid in state.model.stage_ids() if state.model.graph[sid].layer in (None, 0)] + [state.model.stage_ids()[-1]]
+        begin = time.perf_counter()
+        for sid in stages:
+            state.set_stage(sid)
+            app.processEvents()
+        stepping = time.perf_counter() - begin
+        state.undo_stack.push(SetParamCommand(state, EDITED_PARAM, 0.5, (0, 0, 0)))
+        app.processEvents()
+        figures = {
+            "tokens": len(state.trace.ids),
+            "show_window_seconds": round(shown, 2),
+            "stages_visited": len(stages),
+            "visit_seconds": round(stepping, 2),
+            "rss_before_mb": round(baseline, 1),
+            "rss_end_mb": round(_status_mb("VmRSS"), 1),
+            "peak_rss_mb": round(_peak_mb(), 1),
+        }
+        state.undo_stack.setClean()
+        window.close()
+    return figures
+
+
+def gpt2_scale_figures(folder: str | os.PathLike[str] | None = None, window: bool = False) -> dict[str, Any]:
     """Write the checkpoint (into ``folder``, or a temporary folder that is removed) and measure it.
 
-    The measuring runs in a child process so its memory figures exclude writing the file.
+    The measuring runs in a child process so its memory figures exclude writing the file; with
+    ``window``, the app's window is measured in another one (see :func:`measure_window`).
     """
     with tempfile.TemporaryDirectory(prefix="gpt2-scale-") as tmp:
         target = Path(folder) if folder is not None else Path(tmp) / "gpt2-small-random"
@@ -267,6 +320,14 @@ def gpt2_scale_figures(folder: str | os.PathLike[str] | None = None) -> dict[str
         if out.returncode != 0:
             raise RuntimeError(f"the measuring process failed:\n{out.stderr}")
         figures = json.loads(out.stdout)
+        if window:
+            out = subprocess.run(
+                [sys.executable, str(Path(__file__).resolve()), "--measure-window", str(target)],
+                capture_output=True, text=True, check=False, cwd=ROOT, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+            )
+            if out.returncode != 0:
+                raise RuntimeError(f"the window measuring process failed:\n{out.stderr}")
+            figures["window"] = json.loads(out.stdout)
     figures["checkpoint"] = {"parameters_written": n_params, "folder_mb": round(size_mb, 1), "write_seconds": round(write_seconds, 2)}
     return figures
 
@@ -274,9 +335,16 @@ def gpt2_scale_figures(folder: str | os.PathLike[str] | None = None) -> dict[str
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--measure-window", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--window", action="store_true", help="also open the app's window on the model (peak memory of the app)")
     parser.add_argument("--keep", type=Path, help="write the checkpoint folder here instead of a temporary folder")
     args = parser.parse_args(argv)
-    figures = measure(args.measure) if args.measure is not None else gpt2_scale_figures(args.keep)
+    if args.measure is not None:
+        figures = measure(args.measure)
+    elif args.measure_window is not None:
+        figures = measure_window(args.measure_window)
+    else:
+        figures = gpt2_scale_figures(args.keep, window=args.window)
     json.dump(figures, sys.stdout, indent=2)
     sys.stdout.write("\n")
     return 0

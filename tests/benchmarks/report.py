@@ -1,4 +1,12 @@
-"""Measure the workloads and collect the figures as one JSON-able dict."""
+"""Measure the workloads and collect the figures as one JSON-able dict.
+
+``summary`` holds the headline figures, each with its target; the sections below it hold the
+details: the engine on the toy preset and on a GPT-2-small-shaped model (against PyTorch on the
+same weights, interleaved, when PyTorch is installed), the window on the toy preset (step,
+sentence edit and scrub to the repainted window, with yardsticks measured in the same run;
+see :mod:`tests.benchmarks.gui` for what "repainted" means), startup to a shown window, and
+memory with a GPT-2-small-sized checkpoint (the engine alone, and the app's window on it).
+"""
 
 from __future__ import annotations
 
@@ -90,13 +98,89 @@ def gpt2_figures(runs: int) -> dict[str, Any]:
     return figures
 
 
-def run_all(toy_runs: int, gpt2_runs: int | None) -> dict[str, Any]:
-    """Every figure, with the versions they were measured with; no GPT-2 part when ``gpt2_runs`` is None."""
+def window_figures(quick: bool = False) -> dict[str, Any]:
+    """Step / sentence edit / scrub to the repainted window, toy preset, and startup."""
+    from .bench_edit import edit_to_repaint_ms
+    from .bench_window import sentence_edit_to_repaint_ms, startup_seconds, step_to_repaint_ms
+
+    return {
+        "step_to_repaint": step_to_repaint_ms(rounds=1 if quick else 3),
+        "sentence_edit_to_repaint": sentence_edit_to_repaint_ms(runs=40 if quick else 120),
+        "scrub_to_repaint": edit_to_repaint_ms(runs=60 if quick else 200),
+        "startup": startup_seconds(runs=1 if quick else 3),
+    }
+
+
+def memory_figures() -> dict[str, Any]:
+    """A GPT-2-small-sized checkpoint: the engine's load and pass, and the app's window on it."""
+    from .bench_gpt2_scale import gpt2_scale_figures
+
+    figures = gpt2_scale_figures(window=True)
+    window = figures.get("window", {})
+    return {
+        "parameters": figures["parameters"],
+        "engine_load_seconds": figures["load_seconds"],
+        "engine_peak_rss_mb": figures["peak_rss_mb"],
+        "window_peak_rss_mb": window.get("peak_rss_mb"),
+        "window_show_seconds": window.get("show_window_seconds"),
+        "target_mb": figures["rss_target_mb"],
+        "within_target": max(figures["peak_rss_mb"], window.get("peak_rss_mb", 0.0)) < figures["rss_target_mb"],
+        "details": figures,
+    }
+
+
+def _summary(report: dict[str, Any]) -> dict[str, Any]:
+    toy, gpt2, window, memory = report["toy"], report["gpt2_small_shape"], report["window"], report["memory"]
+    out: dict[str, Any] = {"engine_toy_forward_median_ms": toy["every_stage_median_ms"]}
+    if gpt2:
+        out["engine_gpt2_small_shape_forward_median_ms"] = gpt2["numpy_every_stage_median_ms"]
+        out["engine_over_pytorch_ratio"] = gpt2.get("ratio_every_stage_numpy_over_torch")
+    if window:
+        for name in ("step_to_repaint", "sentence_edit_to_repaint"):
+            out[f"{name}_median_ms"] = window[name]["median_ms"]
+        out["scrub_to_repaint_median_ms"] = window["scrub_to_repaint"]["window"]["median_ms"]
+        out["full_window_repaint_median_ms (yardstick)"] = window["step_to_repaint"]["reference"]["full_window_repaint_median_ms"]
+        out["startup_to_shown_window_s"] = window["startup"]["process_wall_median_s"]
+    if memory:
+        out["peak_rss_gpt2_small_mb"] = {"engine": memory["engine_peak_rss_mb"], "window": memory["window_peak_rss_mb"]}
+    targets = {"engine_toy_under_1_ms": toy["within_target"]}
+    if gpt2 and "ratio_every_stage_numpy_over_torch" in gpt2:
+        targets["engine_within_1.3x_pytorch"] = gpt2["within_target"]
+    if window:
+        for name in ("step_to_repaint", "sentence_edit_to_repaint"):
+            targets[f"{name}_under_16_ms"] = window[name]["within_target"] and window[name]["every_sample_painted"]
+        scrub = window["scrub_to_repaint"]["window"]
+        targets["scrub_to_repaint_under_16_ms"] = scrub["within_target"] and scrub["every_sample_painted"]
+    if memory:
+        targets["peak_rss_under_1.5_gb"] = memory["within_target"]
+    out["targets_met"] = targets
+    return out
+
+
+def run_all(toy_runs: int, gpt2_runs: int | None, window: bool = True, memory: bool = True, quick: bool = False) -> dict[str, Any]:
+    """Every figure, with the versions they were measured with; no GPT-2 part when ``gpt2_runs``
+    is None, no window or memory part when those are False."""
+    import os as _os
+
     report: dict[str, Any] = {
         "python": platform.python_version(),
         "numpy": np.__version__,
         "machine": platform.machine(),
-        "toy": toy_figures(toy_runs),
+        "cpu_count": _os.cpu_count(),
+        "load_average_at_start": [round(x, 2) for x in _os.getloadavg()] if hasattr(_os, "getloadavg") else None,
     }
+    try:
+        import PySide6
+        import pyqtgraph
+
+        report["pyside6"], report["pyqtgraph"] = PySide6.__version__, pyqtgraph.__version__
+    except ImportError:
+        pass
+    report["summary"] = {}
+    report["toy"] = toy_figures(toy_runs)
+    # the window before the GPT-2-sized part: that one leaves a large heap and PyTorch's threads behind
+    report["window"] = window_figures(quick) if window else None
     report["gpt2_small_shape"] = gpt2_figures(gpt2_runs) if gpt2_runs else None
+    report["memory"] = memory_figures() if memory else None
+    report["summary"] = _summary(report)
     return report

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF
+from PySide6.QtCore import QRectF, QTimer
 from PySide6.QtGui import QFont, QFontMetricsF
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
@@ -47,6 +47,10 @@ class EmbeddingView(QWidget):
         self._arrows: list[pg.ArrowItem] = []
         self._lines: list[pg.PlotDataItem] = []
         self._labels: list[pg.TextItem] = []
+        #: while the view is hidden (a tab behind another), the state changed: the projection is
+        #: worked out when the view is shown or asked for it (stale), and drawn when shown (pending)
+        self._stale = False
+        self._draw_pending = False
 
         self.title = QLabel()
         self.title.setObjectName("embeddingTitle")
@@ -115,22 +119,27 @@ class EmbeddingView(QWidget):
     # -- reading (for tests and the window) ------------------------------------------------------------
     def layer(self) -> int | None:
         """The block shown (None when the model has no blocks)."""
+        self._ensure_fresh()
         return self._layer
 
     def stage_pair(self) -> tuple[str, str] | None:
         """The stage ids compared: (before, after)."""
+        self._ensure_fresh()
         return self._stages
 
     def points(self) -> tuple[np.ndarray, np.ndarray]:
         """Projected coordinates ``[pos, 2]`` before and after."""
+        self._ensure_fresh()
         return self._before.copy(), self._after.copy()
 
     def explained_variance(self) -> np.ndarray:
         """Fraction of the variance along each of the two axes."""
+        self._ensure_fresh()
         return self._ratio.copy()
 
     def highlighted(self) -> int | None:
         """The token position drawn larger because the mouse is over it elsewhere."""
+        self._ensure_fresh()
         return self._highlight
 
     def set_after(self, key: str) -> None:
@@ -163,6 +172,17 @@ class EmbeddingView(QWidget):
         return p + "resid_pre", after
 
     def _refresh(self, *_: object) -> None:
+        if self._unseen():  # nobody sees it: worked out when shown or asked
+            self._stale = True
+            return
+        self._update()
+
+    def _ensure_fresh(self) -> None:
+        if self._stale:
+            self._update()
+
+    def _update(self) -> None:
+        self._stale = False
         state = self._state
         layer = self._shown_layer()
         supported = layer is not None
@@ -191,6 +211,8 @@ class EmbeddingView(QWidget):
         self._draw()
 
     def _hover_changed(self, hover: object) -> None:
+        if self._stale:
+            return  # worked out with the rest when the view is next updated
         position = self._hover_position(hover if isinstance(hover, Hover) else None)
         if position != self._highlight:
             self._highlight = position
@@ -209,7 +231,29 @@ class EmbeddingView(QWidget):
         return None
 
     # -- drawing -----------------------------------------------------------------------------------------
+    def _unseen(self) -> bool:
+        """Hidden, or a dock tab behind another one: nothing drawn now would be seen."""
+        return not self.isVisible() or self.visibleRegion().isEmpty()
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        self._catch_up()
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().paintEvent(event)
+        if self._stale or self._draw_pending:  # uncovered (its dock tab was chosen): right after this paint
+            QTimer.singleShot(0, self._catch_up)
+
+    def _catch_up(self) -> None:
+        self._ensure_fresh()
+        if self._draw_pending:
+            self._draw()
+
     def _draw(self) -> None:
+        if self._unseen():  # nobody sees it: the numbers are kept, the drawing waits
+            self._draw_pending = True
+            return
+        self._draw_pending = False
         before, after = self._before, self._after
         n = len(before)
         item = self.plot.getPlotItem()
@@ -251,7 +295,7 @@ class EmbeddingView(QWidget):
     def _spread_labels(self, *_: object) -> None:
         """Put each label by its after-point, nudged down when it would cover an earlier one."""
         n = len(self._after)
-        if not n:
+        if not n or self._draw_pending or len(self._labels) < n:
             return
         px, py = self._view.viewPixelSize()
         metrics = QFontMetricsF(self.font())
@@ -281,6 +325,9 @@ class EmbeddingView(QWidget):
         self._view.setRange(QRectF(centre[0] - half, centre[1] - half, 2 * half, 2 * half), padding=0)
 
     def _draw_points(self) -> None:
+        if self._unseen():
+            self._draw_pending = True
+            return
         n = len(self._before)
         colors = [PALETTE[k % len(PALETTE)] for k in range(n)]
         sizes = [HOVER_POINT_SIZE if k == self._highlight else POINT_SIZE for k in range(n)]

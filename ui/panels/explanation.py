@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QTextDocument
 from PySide6.QtWidgets import QTextBrowser, QVBoxLayout, QWidget
 
 from resources import RESOURCES_DIR
@@ -22,6 +22,8 @@ from ui.state import AppState
 EXPLANATIONS_DIR = RESOURCES_DIR / "explanations"
 PLACEHOLDERS = ("pos", "d_model", "d_head", "n_heads", "d_mlp", "vocab")
 DEFAULT_POINT_SIZE = 11
+#: at most this many stages' documents are kept (then the cache starts again)
+MAX_DOCUMENTS = 128
 
 _SECTION_RE = re.compile(r"^##\s+(.+?)\s*$", re.MULTILINE)
 _CODE_RE = re.compile(r"`([^`]+)`")
@@ -79,6 +81,10 @@ class ExplanationPanel(QWidget):
         #: what the text was made for: (model, stage id, sizes, font size); unchanged means no redraw,
         #: so typing or moving the temperature does not scroll the text back to the top
         self._shown: tuple | None = None
+        #: documents already made for this model, by (stage id, sizes, font size): going back to a
+        #: stage shows its document again instead of parsing the HTML anew (stepping is frequent)
+        self._documents: dict[tuple, QTextDocument] = {}
+        self._documents_model: object = None
         self.browser = QTextBrowser(self)
         self.browser.setObjectName("explanationText")
         self.browser.setOpenLinks(False)
@@ -105,6 +111,7 @@ class ExplanationPanel(QWidget):
         """Larger text for presentation mode."""
         self._point_size = int(size)
         self._apply_font()
+        self._drop_documents()
         self._render()
 
     def explanation(self, kind: str) -> Explanation | None:
@@ -131,8 +138,30 @@ class ExplanationPanel(QWidget):
         if self._shown is not None and self._shown[0] is state.model and self._shown[1:] == key:
             return
         self._shown = (state.model, *key)
-        spec = state.model.graph[sid]
-        self.browser.setHtml(self._html(spec, self.explanation(spec.kind)))
+        if self._documents_model is not state.model or len(self._documents) >= MAX_DOCUMENTS:
+            self._drop_documents()
+            self._documents_model = state.model
+        document = self._documents.get(key)
+        if document is None:
+            spec = state.model.graph[sid]
+            document = QTextDocument(self)
+            document.setDefaultFont(self.browser.font())
+            document.setHtml(self._html(spec, self.explanation(spec.kind)))
+            self._documents[key] = document
+        previous = self.browser.document()
+        # ours, and dropped from the cache while it was on screen (the browser deletes its own)
+        orphan = previous is not document and previous.parent() is self and previous not in self._documents.values()
+        self.browser.setDocument(document)
+        self.browser.verticalScrollBar().setValue(0)  # a new text starts at its top
+        if orphan:
+            previous.deleteLater()
+
+    def _drop_documents(self) -> None:
+        current = self.browser.document()
+        for document in self._documents.values():
+            if document is not current:
+                document.deleteLater()
+        self._documents.clear()
 
     def _html(self, spec: StageSpec, text: Explanation | None) -> str:
         state = self._state

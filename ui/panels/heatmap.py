@@ -4,6 +4,13 @@ The colour scale is always given explicitly (never auto-levelled), so a colour m
 value from panel to panel; masked (−∞) cells are drawn hatched, outside the colour scale.
 Mouse input is reported in data coordinates of the matrix shown: hover, click, and vertical
 drags ("scrubbing", used to edit weights).
+
+Speed: stepping repaints every panel of the canvas, so a panel is one graphics item that lays
+out and paints its title, labels, cells, numbers and colour bar itself (no nested pyqtgraph
+layouts, axes or text items, which made a step cost tens of milliseconds). The layout is
+computed once per change, just before painting; texts are drawn as cached ``QStaticText`` and
+the cells as one premultiplied ARGB image. It is still a pyqtgraph ``GraphicsView`` with its
+own scene, so pyqtgraph's exporters and Qt's ``QWidget.render`` (SVG) draw it as on screen.
 """
 
 from __future__ import annotations
@@ -13,15 +20,23 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QFont, QFontMetricsF, QPen
-from PySide6.QtWidgets import QGraphicsRectItem
+from PySide6.QtCore import QPointF, QRectF, QSizeF, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QImage, QPainter, QPen, QStaticText, QTransform
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem, QGraphicsWidget
 
 from ui import colors
-from ui.panels.label_axis import LabelAxis
 
 MAX_NUMBER_CELLS = 400
 MIN_CELL_PIXELS_FOR_NUMBERS = 24.0
+#: labels longer than this many pixels are cut with "…" (and the axis is never wider)
+MAX_LABEL_EXTENT = 150.0
+MARGIN = 4.0
+SPACING = 2.0
+BAR_WIDTH = 12.0
+#: a cell is never drawn more than this many times taller than wide (but at least MIN_CELL_HEIGHT)
+MAX_CELL_ASPECT = 2.0
+MIN_CELL_HEIGHT = 36.0
+MIN_BAR_HEIGHT = 90.0
 
 
 @dataclass(frozen=True)
@@ -59,29 +74,184 @@ class Matrix:
         return (*self.prefix, r, c)
 
 
-class _TitleItem(pg.LabelItem):
-    """A title that may be cut at the panel's right edge instead of forcing the panel wider
-    (a graphics layout wider than its widget would put cells where the mouse is not)."""
+# -- text drawing helpers ------------------------------------------------------------------------
 
-    def updateMin(self) -> None:  # noqa: N802 (pyqtgraph's name)
-        super().updateMin()
-        self.setMinimumWidth(0)
-        self._sizeHint[Qt.SizeHint.MinimumSize] = (0, self._sizeHint[Qt.SizeHint.MinimumSize][1])
-        self.updateGeometry()
+_STATIC_CACHE_LIMIT = 8192
+_static_cache: dict[tuple[str, str], QStaticText] = {}
+_metrics_cache: dict[str, QFontMetricsF] = {}
 
 
-class _CellViewBox(pg.ViewBox):
-    """A view box that turns clicks and vertical drags into cell events instead of panning."""
+def _metrics(font: QFont, key: str) -> QFontMetricsF:
+    metrics = _metrics_cache.get(key)
+    if metrics is None:
+        metrics = _metrics_cache[key] = QFontMetricsF(font)
+    return metrics
+
+
+def _static(text: str, font: QFont, key: str) -> QStaticText:
+    """A laid-out text, shared by every panel (labels and many numbers repeat from step to step)."""
+    found = _static_cache.get((text, key))
+    if found is None:
+        if len(_static_cache) >= _STATIC_CACHE_LIMIT:
+            _static_cache.clear()
+        found = QStaticText(text)
+        found.setTextFormat(Qt.TextFormat.PlainText)
+        found.setPerformanceHint(QStaticText.PerformanceHint.AggressiveCaching)
+        found.prepare(QTransform(), font)
+        _static_cache[(text, key)] = found
+    return found
+
+
+class _Font:
+    """A font with its cache key, metrics, and the widths and cut texts measured with it."""
+
+    __slots__ = ("font", "key", "metrics", "line", "_widths", "_elided")
+
+    def __init__(self, font: QFont) -> None:
+        self.font = QFont(font)
+        self.key = self.font.key()
+        self.metrics = _metrics(self.font, self.key)
+        self.line = self.metrics.height()
+        self._widths: dict[str, float] = {}
+        self._elided: dict[tuple[str, int], str] = {}
+
+    def static(self, text: str) -> QStaticText:
+        return _static(text, self.font, self.key)
+
+    def width(self, text: str) -> float:
+        found = self._widths.get(text)
+        if found is None:
+            if len(self._widths) >= _STATIC_CACHE_LIMIT:
+                self._widths.clear()
+            found = self._widths[text] = self.metrics.horizontalAdvance(text)
+        return found
+
+    def elided(self, text: str, width: float) -> str:
+        """``text``, cut with "…" to fit ``width`` pixels."""
+        key = (text, int(width))
+        found = self._elided.get(key)
+        if found is None:
+            if len(self._elided) >= _STATIC_CACHE_LIMIT:
+                self._elided.clear()
+            found = self._elided[key] = self.metrics.elidedText(text, Qt.TextElideMode.ElideRight, int(width))
+        return found
+
+
+_fonts: dict[tuple[str, int, bool], _Font] = {}
+
+
+def _font(base: QFont, point_size: int, bold: bool = False, base_key: str | None = None) -> _Font:
+    key = (base_key if base_key is not None else base.key(), point_size, bold)
+    found = _fonts.get(key)
+    if found is None:
+        font = QFont(base)
+        font.setPointSize(point_size)
+        font.setBold(bold)
+        found = _fonts[key] = _Font(font)
+    return found
+
+
+def _label_extent(labels: tuple[str, ...], font: _Font) -> float:
+    """Room for the longest label plus a margin, at most :data:`MAX_LABEL_EXTENT`."""
+    longest = max((font.width(s) for s in labels), default=0.0)
+    return float(math.ceil(min(longest + 10.0, MAX_LABEL_EXTENT)))
+
+
+_tick_cache: dict[tuple, tuple[list[tuple[float, QStaticText]], float]] = {}
+
+
+def _bar_labels(levels: tuple[float, float], length: float, font: _Font) -> tuple[list[tuple[float, QStaticText]], float]:
+    """The colour bar's ticks as (fraction from the bottom, text), and the widest text's width."""
+    lo, hi = levels
+    key = (lo, hi, max(2, int(length // 40) + 1), font.key)
+    found = _tick_cache.get(key)
+    if found is None:
+        if len(_tick_cache) >= 1024:
+            _tick_cache.clear()
+        span = hi - lo
+        ticks = [((value - lo) / span if span > 0 else 0.5, text) for value, text in _bar_ticks(lo, hi, length)]
+        width = max((font.width(text) for _, text in ticks), default=0.0)
+        found = _tick_cache[key] = ([(frac, font.static(text)) for frac, text in ticks], width)
+    return found
+
+
+def _bar_ticks(lo: float, hi: float, length: float) -> list[tuple[float, str]]:
+    """Evenly spaced round values between ``lo`` and ``hi`` (about one per 40 pixels), with labels."""
+    span = hi - lo
+    if not (math.isfinite(span) and span > 0):
+        return [(lo, _tick_text(lo, 0))] if math.isfinite(lo) else []
+    wanted = max(2, int(length // 40) + 1)
+    raw = span / (wanted - 1)
+    exp = math.floor(math.log10(raw))
+    step = 10.0 ** (exp + 1)
+    for mult in (1, 2, 5):
+        if mult * 10.0**exp >= raw * (1 - 1e-9):
+            step = mult * 10.0**exp
+            break
+    first = math.ceil(lo / step - 1e-9)
+    last = math.floor(hi / step + 1e-9)
+    decimals = max(0, -math.floor(math.log10(step) + 1e-9))
+    return [(k * step, _tick_text(k * step, decimals, step)) for k in range(first, last + 1)]
+
+
+def _tick_text(value: float, decimals: int, step: float | None = None) -> str:
+    text = f"{value:.{decimals}f}"
+    if float(text) == 0:
+        return "0"
+    if len(text) > 9:  # 3e38 is not 39 digits wide (that squeezed the cells to nothing): as many digits as the step needs
+        digits = 3 if not step else max(1, math.floor(math.log10(abs(value))) - math.floor(math.log10(step)) + 1)
+        text = f"{value:.{min(digits, 17)}g}"
+    return text.replace("-", "−")
+
+
+@dataclass
+class _Layout:
+    """Where everything goes, in the panel's pixels (computed once per change, before painting)."""
+
+    plot: QRectF
+    cell_w: float
+    cell_h: float
+    title: list[tuple[QStaticText, float, float]]
+    title_font: _Font
+    sub: list[tuple[QStaticText, float, float]]
+    sub_font: _Font
+    row_labels: list[tuple[QStaticText, float, float]]
+    col_labels: list[tuple[QStaticText, float, float]]  # (text, x, y) in the rotated frame
+    col_origin: QPointF
+    label_font: _Font
+    bar: QRectF
+    ticks: list[tuple[QStaticText, float, float, float]]  # (text, x, y, tick y)
+    numbers_font: _Font | None
+    numbers: list[tuple[QStaticText, float, float, int]]  # (text, x, y, colour index)
+    masked: list[QRectF]  # runs of masked cells, hatched
+
+
+class _HeatmapItem(QGraphicsWidget):
+    """The panel's one graphics item: paints the layout its panel computed, and turns mouse
+    clicks and drags into cell events (pyqtgraph's scene calls ``mouseClickEvent`` /
+    ``mouseDragEvent`` on the item under the mouse)."""
 
     def __init__(self, panel: "HeatmapPanel") -> None:
-        super().__init__(enableMenu=False)
+        super().__init__()
         self._panel = panel
-        self.setMouseEnabled(False, False)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemClipsChildrenToShape, False)
 
-    def mouseClickEvent(self, ev) -> None:  # noqa: N802 (Qt's name)
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        self._panel._invalidate()
+
+    def paint(self, p: QPainter, option, widget=None) -> None:  # noqa: ANN001
+        p.save()
+        try:
+            self._panel._paint(p)
+        finally:
+            p.restore()
+
+    # -- mouse: in the cells of the matrix shown ------------------------------------------------------
+    def mouseClickEvent(self, ev) -> None:  # noqa: N802 (pyqtgraph's name)
         if ev.button() != Qt.MouseButton.LeftButton:
             return
-        cell = self._panel.cell_at_view(self.mapSceneToView(ev.scenePos()))
+        cell = self._panel._cell_at_item(self.mapFromScene(ev.scenePos()))
         if cell is not None:
             ev.accept()
             if ev.double():
@@ -89,29 +259,30 @@ class _CellViewBox(pg.ViewBox):
             else:
                 self._panel.cell_clicked.emit(*cell)
 
-    def mouseDragEvent(self, ev, axis=None) -> None:  # noqa: N802
+    def mouseDragEvent(self, ev) -> None:  # noqa: N802 (pyqtgraph's name)
+        panel = self._panel
         if ev.button() != Qt.MouseButton.LeftButton:
             ev.ignore()
             return
         ev.accept()
         if ev.isStart():
-            cell = self._panel.cell_at_view(self.mapSceneToView(ev.buttonDownScenePos()))
-            self._panel._drag_cell = cell
+            cell = panel._cell_at_item(self.mapFromScene(ev.buttonDownScenePos()))
+            panel._drag_cell = cell
             if cell is not None:
-                self._panel.scrub_started.emit(*cell)
+                panel.scrub_started.emit(*cell)
             return
-        cell = self._panel._drag_cell
+        cell = panel._drag_cell
         if cell is None:
             return
         dy = ev.buttonDownScreenPos().y() - ev.screenPos().y()
         if ev.isFinish():
-            self._panel._drag_cell = None
-            self._panel.scrub_finished.emit(cell[0], cell[1], float(dy))
+            panel._drag_cell = None
+            panel.scrub_finished.emit(cell[0], cell[1], float(dy))
         else:
-            self._panel.scrub_moved.emit(cell[0], cell[1], float(dy))
+            panel.scrub_moved.emit(cell[0], cell[1], float(dy))
 
 
-class HeatmapPanel(pg.GraphicsLayoutWidget):
+class HeatmapPanel(pg.GraphicsView):
     """One matrix as a heatmap. Give it a :class:`Matrix`; it reports mouse input by cell."""
 
     cell_hovered = Signal(object)  # (row, col) of the displayed matrix, or None
@@ -122,56 +293,33 @@ class HeatmapPanel(pg.GraphicsLayoutWidget):
     scrub_finished = Signal(int, int, float)
 
     def __init__(self, name: str = "", parent=None) -> None:
-        super().__init__(parent=parent)
+        super().__init__(parent=parent, background="w")
         self.setObjectName(name or "heatmap")
-        self.setBackground("w")
-        self.ci.setContentsMargins(4, 4, 4, 4)
-        self.ci.setSpacing(2)
+        # a plain colour: filling it is cheaper than keeping a cached copy of it at every resize
+        self.setCacheMode(self.CacheModeFlag.CacheNone)
         self._matrix: Matrix | None = None
         self._drag_cell: tuple[int, int] | None = None
         self._font = QFont()
         self._show_numbers = True
         self._high_contrast = False
         self._hover_cell: tuple[int, int] | None = None
-        self._look: tuple[str, bool] | None = None
-        self._numbers_key: tuple | None = None
-        self._numbers_data: np.ndarray | None = None
-        self._title_key: tuple | None = None
+        self._layout: _Layout | None = None
+        self._dirty = True
+        self._image: QImage | None = None
+        self._any_masked = False
+        self._masked_runs: list[tuple[int, int, int]] = []
+        self._lines: tuple[str, str] = ("", "")
+        self._row_extent = 0.0
+        self._col_extent = 0.0
+        self._highlight_cells: list[QRectF] = []
+        self._highlight_items: list[QGraphicsRectItem] = []
 
-        self._title = _TitleItem("", justify="left", color="#111111")
-        self.ci.addItem(self._title, row=0, col=0, colspan=2)
-        self._row_axis = LabelAxis("left")
-        self._col_axis = LabelAxis("top")
-        self._view = _CellViewBox(self)
-        self._plot = pg.PlotItem(viewBox=self._view, axisItems={"left": self._row_axis, "top": self._col_axis})
-        self._plot.showAxis("top")
-        self._plot.hideAxis("bottom")
-        self._plot.hideButtons()
-        self._plot.setMenuEnabled(False)
-        self._view.invertY(True)
-        self._view.setDefaultPadding(0.0)
-        self.ci.addItem(self._plot, row=1, col=0)
-        self._masked_fill = QGraphicsRectItem()
-        self._masked_fill.setPen(QPen(Qt.PenStyle.NoPen))
-        self._masked_fill.setZValue(-10)
-        self._view.addItem(self._masked_fill, ignoreBounds=True)
-        self._masked_hatch = QGraphicsRectItem()
-        self._masked_hatch.setPen(QPen(Qt.PenStyle.NoPen))
-        self._masked_hatch.setZValue(-9)
-        self._view.addItem(self._masked_hatch, ignoreBounds=True)
-        self._image = pg.ImageItem(axisOrder="row-major")
-        self._plot.addItem(self._image)
-        self._bar = pg.ColorBarItem(values=(-1, 1), colorMap=colors.colormap(colors.DIVERGING), interactive=False, width=12)
-        self.ci.addItem(self._bar, row=1, col=1)
-        self._numbers: list[pg.TextItem] = []
-        self._highlights: list[QGraphicsRectItem] = []
-        self._hover_box = QGraphicsRectItem()
+        self._item = _HeatmapItem(self)
+        self.setCentralItem(self._item)
+        self._hover_box = QGraphicsRectItem(self._item)
         self._hover_box.setBrush(Qt.BrushStyle.NoBrush)
         self._hover_box.setZValue(20)
         self._hover_box.hide()
-        self._view.addItem(self._hover_box, ignoreBounds=True)
-        self.scene().sigMouseMoved.connect(self._on_mouse_moved)
-        self._view.sigResized.connect(self._layout_numbers)
         self.setMinimumSize(120, 90)
         self._apply_fonts()
 
@@ -186,201 +334,368 @@ class HeatmapPanel(pg.GraphicsLayoutWidget):
         return None if self._matrix is None else self._matrix.data
 
     def set_matrix(self, matrix: Matrix) -> None:
-        """Show a matrix. Only what differs from the previous one is redone (values change on
-        every edit or step; labels, shape, colours and titles mostly do not)."""
+        """Show a matrix. The cells become one image; labels, title and numbers are laid out
+        again just before the next paint. A matrix that shows exactly what is already shown
+        (an operand an edit did not change) only resets the hover: nothing is redrawn."""
+        previous = self._matrix
+        self._matrix = matrix
+        self._hover_cell = None
+        if self._hover_box.isVisible():
+            self._hover_box.hide()
+        if previous is not None and same_matrix(previous, matrix):
+            return
         data = np.asarray(matrix.data, dtype=np.float64)
         if data.ndim == 1:
             data = data[None, :]
-        rows, cols = data.shape
-        previous = self._matrix
-        self._matrix = matrix
-        masked = ~np.isfinite(data)
-        any_masked = bool(masked.any())
-        shown = np.where(masked, np.nan, data) if any_masked else data
-        lo, hi = matrix.levels
-        look = (matrix.kind, self._high_contrast)
-        if look != self._look:
-            cmap = colors.colormap(matrix.kind, self._high_contrast)
-            self._image.setColorMap(cmap)
-            self._bar.setColorMap(cmap)
-            self._masked_fill.setBrush(colors.masked_background(self._high_contrast))
-            self._masked_hatch.setBrush(colors.masked_brush(self._high_contrast))
-            self._look = look
-        self._image.setImage(shown, levels=(lo, hi), autoLevels=False)
-        if previous is None or previous.levels != matrix.levels:
-            self._bar.setLevels((lo, hi))
-        if previous is None or previous.data.shape != matrix.data.shape:
-            rect = QRectF(0, 0, cols, rows)
-            self._image.setRect(rect)
-            self._masked_fill.setRect(rect)
-            self._masked_hatch.setRect(rect)
-            self._view.setLimits(xMin=0, xMax=cols, yMin=0, yMax=rows)
-            self._view.setRange(rect, padding=0)
-        self._masked_fill.setVisible(any_masked)
-        self._masked_hatch.setVisible(any_masked)
+        finite = np.isfinite(data)
+        self._any_masked = not bool(finite.all())
+        self._masked_runs = _runs(~finite) if self._any_masked else []
+        self._render_image(data)
         if previous is None or previous.row_labels != matrix.row_labels:
-            self._row_axis.set_labels(matrix.row_labels)
-        if previous is None or previous.col_labels != matrix.col_labels:
-            self._col_axis.set_labels(matrix.col_labels)
-        title_key = (matrix.title, matrix.note, matrix.row_axis, matrix.col_axis, matrix.data.shape, any_masked)
-        if title_key != self._title_key:
-            self._set_title()
+            self._row_extent = _label_extent(matrix.row_labels, self._label_font)
             self._fit_minimum_width()
-            self._title_key = title_key
-        self._hover_cell = None
-        self._hover_box.hide()
-        self._layout_numbers()
+        if previous is None or previous.col_labels != matrix.col_labels:
+            self._col_extent = _label_extent(matrix.col_labels, self._label_font)
+        self._lines = self._title_lines()
+        self._invalidate()
+
+    def _render_image(self, data: np.ndarray) -> None:
+        m = self._matrix
+        assert m is not None
+        argb = np.ascontiguousarray(colors.argb_image(data, m.levels, m.kind, self._high_contrast))
+        rows, cols = argb.shape
+        if rows == 0 or cols == 0:
+            self._image = QImage()
+            return
+        # (a copy that owns its pixels: the array is not kept)
+        self._image = QImage(argb.data, cols, rows, cols * 4, QImage.Format.Format_ARGB32_Premultiplied).copy()
 
     def _fit_minimum_width(self) -> None:
-        """Never let the layout squeeze the panel below its axis, a few cells and the colour bar;
-        a squeezed graphics layout overflows the widget and mouse positions stop matching cells."""
-        needed = self.ci.effectiveSizeHint(Qt.SizeHint.MinimumSize).width()
-        self.setMinimumWidth(int(max(needed, self._row_axis.width() + 140)) + 10)
+        """Never let the layout squeeze the panel below its row labels, a few cells and the colour
+        bar; a squeezed panel would draw cells where the mouse is not."""
+        self.setMinimumWidth(int(self._row_extent + 140) + 10)
 
-    def _set_title(self) -> None:
+    def _title_lines(self) -> tuple[str, str]:
         m = self._matrix
         if m is None:
-            return
+            return ("", "")
         rows, cols = m.data.shape if m.data.ndim == 2 else (1, m.data.shape[0])
-        size = max(10, self._font.pointSize())
-        sub = f"rows: {m.row_axis} · columns: {m.col_axis} · {rows}×{cols}"
+        axes = [f"{name}: {axis}" for name, axis in (("rows", m.row_axis), ("columns", m.col_axis)) if axis]
+        sub = " · ".join([*axes, f"{rows}×{cols}"])
         if m.note:
             sub += f" · {m.note}"
-        if not np.all(np.isfinite(m.data)):
+        if self._any_masked:
             sub += " · ▨ masked (−∞)"
-        sub_color = "#bbbbbb" if self._high_contrast else "#444444"
-        html = (
-            f"<span style='font-size:{size + 3}pt; font-weight:600'>{_escape(m.title)}</span><br>"
-            f"<span style='font-size:{size - 1}pt; color:{sub_color}'>{_escape(sub)}</span>"
-        )
-        self._title.setText(html)
+        return m.title, sub
 
     # -- appearance ------------------------------------------------------------------------------
     def set_show_numbers(self, show: bool) -> None:
-        self._show_numbers = show
-        self._layout_numbers()
+        if show != self._show_numbers:
+            self._show_numbers = show
+            self._invalidate()
 
     def set_high_contrast(self, high: bool) -> None:
         if high != self._high_contrast:
             self._high_contrast = high
             self.setBackground("k" if high else "w")
-            self._title.setAttr("color", "#f0f0f0" if high else "#111111")
-            pen = pg.mkPen("#eeeeee" if high else "#222222")
-            self._row_axis.setTextPen(pen)
-            self._col_axis.setTextPen(pen)
-            self._bar.axis.setTextPen(pen)
-            self._title_key = None
+            color = colors.HOVER_HIGH_CONTRAST if high else colors.HOVER
+            self._hover_box.setPen(pg.mkPen(color, width=2))
             if self._matrix is not None:
                 self.set_matrix(self._matrix)
 
     def set_font_point_size(self, size: int) -> None:
         self._font.setPointSize(size)
         self._apply_fonts()
-        self._title_key = None
-        self._set_title()
-        self._layout_numbers()
+        if self._matrix is not None:
+            self._row_extent = _label_extent(self._matrix.row_labels, self._label_font)
+            self._col_extent = _label_extent(self._matrix.col_labels, self._label_font)
+            self._fit_minimum_width()
+        self._invalidate()
 
     def _apply_fonts(self) -> None:
-        self._row_axis.set_font(self._font)
-        self._col_axis.set_font(self._font)
-        self._bar.axis.setTickFont(self._font)
+        size = self._font.pointSize()
+        self._base_key = key = self._font.key()
+        self._label_font = _font(self._font, size, base_key=key)
+        title_size = max(10, size)
+        self._title_font = _font(self._font, title_size + 3, bold=True, base_key=key)
+        self._sub_font = _font(self._font, title_size - 1, base_key=key)
+        self._numbers_fonts: dict[tuple, _Font | None] = {}
+        self._hover_box.setPen(pg.mkPen(colors.HOVER_HIGH_CONTRAST if self._high_contrast else colors.HOVER, width=2))
 
     def set_highlights(self, cells: list[tuple[str, int, int]]) -> None:
         """Outline operand cells: ("row", r, _), ("col", _, c), ("cell", r, c) or ("all", _, _)."""
-        for item in self._highlights:
-            self._view.removeItem(item)
-        self._highlights.clear()
-        if self._matrix is None:
+        if not cells and not self._highlight_cells:
             return
-        rows, cols = self._shape()
+        rects: list[QRectF] = []
+        if self._matrix is not None:
+            rows, cols = self._shape()
+            for kind, r, c in cells:
+                if kind == "row" and 0 <= r < rows:
+                    rects.append(QRectF(0, r, cols, 1))
+                elif kind == "col" and 0 <= c < cols:
+                    rects.append(QRectF(c, 0, 1, rows))
+                elif kind == "cell" and 0 <= r < rows and 0 <= c < cols:
+                    rects.append(QRectF(c, r, 1, 1))
+                elif kind == "all":
+                    rects.append(QRectF(0, 0, cols, rows))
+        self._highlight_cells = rects
         pen = pg.mkPen(colors.HIGHLIGHT, width=3)
-        for kind, r, c in cells:
-            if kind == "row" and 0 <= r < rows:
-                rect = QRectF(0, r, cols, 1)
-            elif kind == "col" and 0 <= c < cols:
-                rect = QRectF(c, 0, 1, rows)
-            elif kind == "cell" and 0 <= r < rows and 0 <= c < cols:
-                rect = QRectF(c, r, 1, 1)
-            elif kind == "all":
-                rect = QRectF(0, 0, cols, rows)
-            else:
-                continue
-            item = QGraphicsRectItem(rect)
+        while len(self._highlight_items) < len(rects):
+            item = QGraphicsRectItem(self._item)
             item.setPen(pen)
+            item.setBrush(Qt.BrushStyle.NoBrush)
             item.setZValue(15)
-            self._view.addItem(item, ignoreBounds=True)
-            self._highlights.append(item)
+            self._highlight_items.append(item)
+        self._place_overlays()
 
     @property
     def highlights(self) -> list[QRectF]:
-        return [item.rect() for item in self._highlights]
+        """The outlined cells, in cells: x = column, y = row."""
+        return [QRectF(r) for r in self._highlight_cells]
 
     def _shape(self) -> tuple[int, int]:
         assert self._matrix is not None
         data = self._matrix.data
         return (1, data.shape[0]) if data.ndim == 1 else data.shape  # type: ignore[return-value]
 
-    # -- numbers in cells -------------------------------------------------------------------------
-    def numbers_visible(self) -> bool:
-        return any(item.isVisible() for item in self._numbers)
+    # -- layout ---------------------------------------------------------------------------------
+    def _invalidate(self) -> None:
+        self._dirty = True
+        self._item.update()
 
-    def _layout_numbers(self) -> None:
+    def _ensure_layout(self) -> _Layout | None:
+        if self._dirty:
+            self._layout = self._compute_layout()
+            self._dirty = False
+            self._place_overlays()
+        return self._layout
+
+    def paintEvent(self, ev) -> None:  # noqa: N802 (Qt's name)
+        self._ensure_layout()  # before the scene paints, so overlay moves land in this paint
+        super().paintEvent(ev)
+
+    def _compute_layout(self) -> _Layout | None:
         m = self._matrix
-        key = (
-            None if m is None else (id(m.data), m.levels, m.kind),
-            self._show_numbers, self._high_contrast, self._font.pointSize(),
-            round(self._view.width()), round(self._view.height()),
-        )
-        if key == self._numbers_key and m is not None and self._numbers_data is m.data:
-            return
-        self._numbers_key = key
-        self._numbers_data = None if m is None else m.data
-        for item in self._numbers:
-            item.hide()
-        if m is None or not self._show_numbers:
-            return
+        if m is None:
+            return None
+        size = self._item.size()
+        width, height = size.width(), size.height()
         rows, cols = self._shape()
-        if rows * cols > MAX_NUMBER_CELLS:
-            return
-        cell_w = self._view.width() / max(cols, 1)
-        cell_h = self._view.height() / max(rows, 1)
+        label_font, title_font, sub_font = self._label_font, self._title_font, self._sub_font
+        inner = max(width - 2 * MARGIN, 1.0)
+        title, sub = self._lines
+        y = MARGIN
+        title_items = []
+        sub_items = []
+        if title:
+            title_items.append((title_font.static(title_font.elided(title, inner)), MARGIN, y))
+            y += title_font.line
+        if sub:
+            sub_items.append((sub_font.static(sub_font.elided(sub, inner)), MARGIN, y))
+            y += sub_font.line
+        y += SPACING
+        # the colour bar's labels decide its width
+        levels = m.levels
+        top_axis = self._col_extent
+        plot_top = y + top_axis
+        plot_bottom = max(height - MARGIN, plot_top + 1.0)
+        available = plot_bottom - plot_top
+        _, tick_width = _bar_labels(levels, available, label_font)
+        bar_total = BAR_WIDTH + 5.0 + tick_width + 2.0
+        left = MARGIN + self._row_extent
+        right = max(width - MARGIN - bar_total - 2 * SPACING, left + 1.0)
+        cell_w = (right - left) / max(cols, 1)
+        # cells at most MAX_CELL_ASPECT times taller than wide: a few tokens, or one row, do not
+        # stretch into tall stripes; the panel keeps its top-left corner and the rest stays white
+        cell_h = min(available / max(rows, 1), max(cell_w * MAX_CELL_ASPECT, MIN_CELL_HEIGHT))
+        plot = QRectF(left, plot_top, right - left, cell_h * rows)
+        bar_height = min(available, max(plot.height(), MIN_BAR_HEIGHT))
+        ticks, _ = _bar_labels(levels, bar_height, label_font)
+        line = label_font.line
+        # row labels, right-aligned beside the cells; every k-th when rows are too thin
+        row_items = []
+        step = max(1, math.ceil(line / max(cell_h, 1e-6)))
+        room = self._row_extent - 5.0
+        for i in range(0, rows, step):
+            text = m.row_labels[i] if i < len(m.row_labels) else ""
+            if not text:
+                continue
+            shown = label_font.elided(text, MAX_LABEL_EXTENT - 10)
+            st = label_font.static(shown)
+            w = label_font.width(shown)
+            x = max(MARGIN, left - 5.0 - w) if w <= room else MARGIN
+            row_items.append((st, x, plot.top() + (i + 0.5) * cell_h - line / 2))
+        # column labels, turned 90° so long names fit narrow columns: drawn in a frame rotated
+        # about the bottom of the label band, where x runs upwards and y to the right
+        col_items = []
+        step = max(1, math.ceil(line / max(cell_w, 1e-6)))
+        origin = QPointF(0.0, plot_top - 5.0)
+        for i in range(0, cols, step):
+            text = m.col_labels[i] if i < len(m.col_labels) else ""
+            if not text:
+                continue
+            shown = label_font.elided(text, MAX_LABEL_EXTENT - 10)
+            col_items.append((label_font.static(shown), 0.0, left + (i + 0.5) * cell_w - line / 2))
+        # colour bar
+        bar = QRectF(right + 2 * SPACING, plot.top(), BAR_WIDTH, bar_height)
+        tick_items = []
+        for frac, st in ticks:
+            ty = bar.bottom() - frac * bar.height()
+            text_y = min(max(ty - line / 2, plot_top - line / 2), height - line)  # the end labels stay inside
+            tick_items.append((st, bar.right() + 5.0, text_y, ty))
+        numbers_font, numbers = self._numbers_layout(m, rows, cols, plot, cell_w, cell_h)
+        masked = [QRectF(left + c0 * cell_w, plot_top + r * cell_h, (c1 - c0) * cell_w, cell_h) for r, c0, c1 in self._masked_runs]
+        return _Layout(
+            plot, cell_w, cell_h, title_items, title_font, sub_items, sub_font, row_items, col_items, origin,
+            label_font, bar, tick_items, numbers_font, numbers, masked,
+        )
+
+    def _numbers_layout(self, m: Matrix, rows: int, cols: int, plot: QRectF, cell_w: float, cell_h: float):  # noqa: ANN202
+        """The numbers in cells, when they are on and fit: one size for the panel, the largest
+        (up to a few points above the labels') at which the widest number fits its cell."""
+        if not self._show_numbers or rows * cols > MAX_NUMBER_CELLS or rows * cols == 0:
+            return None, []
         if min(cell_w, cell_h) < MIN_CELL_PIXELS_FOR_NUMBERS * 0.6 or cell_w < MIN_CELL_PIXELS_FOR_NUMBERS:
-            return
+            return None, []
         data = np.asarray(m.data, dtype=np.float64).reshape(rows, cols)
-        texts = [format_value(v) for v in data.ravel()]
-        widest = max(texts, key=len)
-        font = QFont(self._font)
-        point = self._font.pointSize() + 6
-        while point > 6:
-            font.setPointSize(point)
-            metrics = QFontMetricsF(font)
-            if metrics.horizontalAdvance(widest) <= 0.92 * cell_w and metrics.height() <= 0.9 * cell_h:
-                break
-            point -= 1
-        if point <= 6:
-            return
-        while len(self._numbers) < rows * cols:
-            item = pg.TextItem(anchor=(0.5, 0.5))
-            item.setZValue(10)
-            self._view.addItem(item, ignoreBounds=True)
-            self._numbers.append(item)
+        texts = [format_value(v) for v in data.ravel().tolist()]
+        font = self._numbers_font(max(texts, key=len), cell_w, cell_h)
+        if font is None:
+            return None, []
+        finite = np.isfinite(data).ravel()
+        light = colors.light_text(np.where(finite.reshape(rows, cols), data, 0.0), m.levels, m.kind, self._high_contrast).ravel()
+        shade = np.where(finite, light.astype(np.int8), 2).tolist()  # 0 dark, 1 light, 2 masked
+        items = []
+        half_line = font.line / 2
+        left, top = plot.left(), plot.top()
         k = 0
         for r in range(rows):
+            cy = top + (r + 0.5) * cell_h - half_line
             for c in range(cols):
-                value = data[r, c]
-                item = self._numbers[k]
-                item.setText(texts[k])
+                text = texts[k]
+                items.append((font.static(text), left + (c + 0.5) * cell_w - font.width(text) / 2, cy, shade[k]))
                 k += 1
-                item.setFont(font)
-                if np.isfinite(value):
-                    item.setColor(colors.text_color_for(value, m.levels, m.kind, self._high_contrast))
-                else:
-                    item.setColor("#333333" if not self._high_contrast else "#dddddd")
-                item.setPos(c + 0.5, r + 0.5)
+        return font, items
+
+    def _numbers_font(self, widest: str, cell_w: float, cell_h: float) -> _Font | None:
+        """The largest size (from a few points above the labels' down to 7 pt) at which
+        ``widest`` fits a cell, or None."""
+        key = (widest, int(cell_w * 4), int(cell_h * 4), self._base_key)
+        if key in self._numbers_fonts:
+            return self._numbers_fonts[key]
+        if len(self._numbers_fonts) > 256:
+            self._numbers_fonts.clear()
+        point = self._font.pointSize() + 6
+        found = None
+        while point > 6:
+            candidate = _font(self._font, point, base_key=self._base_key)
+            if candidate.width(widest) <= 0.92 * cell_w and candidate.line <= 0.9 * cell_h:
+                found = candidate
+                break
+            point -= 1
+        self._numbers_fonts[key] = found
+        return found
+
+    def _place_overlays(self) -> None:
+        """Put the hover box and the highlight outlines on their cells (in the item's pixels)."""
+        layout = self._layout
+        for i, item in enumerate(self._highlight_items):
+            if i < len(self._highlight_cells) and layout is not None:
+                item.setRect(self._cells_to_item(self._highlight_cells[i], layout))
                 item.show()
+            else:
+                item.hide()
+        if self._hover_cell is not None and layout is not None:
+            row, col = self._hover_cell
+            self._hover_box.setRect(self._cells_to_item(QRectF(col, row, 1, 1), layout))
+
+    @staticmethod
+    def _cells_to_item(rect: QRectF, layout: _Layout) -> QRectF:
+        plot = layout.plot
+        return QRectF(
+            plot.left() + rect.x() * layout.cell_w, plot.top() + rect.y() * layout.cell_h,
+            rect.width() * layout.cell_w, rect.height() * layout.cell_h,
+        )
+
+    # -- painting -------------------------------------------------------------------------------
+    def _paint(self, p: QPainter) -> None:
+        layout = self._ensure_layout()
+        if layout is None or self._image is None:
+            return
+        high = self._high_contrast
+        text_pen = QColor("#eeeeee" if high else "#222222")
+        # title
+        p.setPen(QColor("#f0f0f0" if high else "#111111"))
+        p.setFont(layout.title_font.font)
+        for st, x, y in layout.title:
+            p.drawStaticText(QPointF(x, y), st)
+        p.setPen(QColor("#bbbbbb" if high else "#444444"))
+        p.setFont(layout.sub_font.font)
+        for st, x, y in layout.sub:
+            p.drawStaticText(QPointF(x, y), st)
+        plot = layout.plot
+        # cells: masked ones show the hatching through the transparent pixels of the image
+        p.save()
+        p.setClipRect(plot, Qt.ClipOperation.IntersectClip)
+        if layout.masked:
+            background, hatch = _masked_brushes(high)
+            for rect in layout.masked:
+                p.fillRect(rect, background)
+                p.fillRect(rect, hatch)
+        p.drawImage(plot, self._image)
+        p.restore()
+        # axis lines
+        p.setPen(QColor("#444444"))
+        p.drawLine(QPointF(plot.left(), plot.top()), QPointF(plot.left(), plot.bottom()))
+        p.drawLine(QPointF(plot.left(), plot.top()), QPointF(plot.right(), plot.top()))
+        # labels
+        p.setPen(text_pen)
+        p.setFont(layout.label_font.font)
+        for st, x, y in layout.row_labels:
+            p.drawStaticText(QPointF(x, y), st)
+        if layout.col_labels:
+            p.save()
+            p.translate(layout.col_origin)
+            p.rotate(-90)
+            for st, x, y in layout.col_labels:
+                p.drawStaticText(QPointF(x, y), st)
+            p.restore()
+        # colour bar
+        bar = layout.bar
+        p.drawImage(bar, _bar_image(self._matrix.kind, high))
+        p.setPen(QColor("#444444"))
+        p.drawLine(QPointF(bar.right(), bar.top()), QPointF(bar.right(), bar.bottom()))
+        for _, x, _, ty in layout.ticks:
+            p.drawLine(QPointF(bar.right(), ty), QPointF(bar.right() + 3.0, ty))
+        p.setPen(text_pen)
+        for st, x, y, _ in layout.ticks:
+            p.drawStaticText(QPointF(x, y), st)
+        # numbers in cells
+        if layout.numbers:
+            p.setFont(layout.numbers_font.font)
+            pens = (
+                QColor("#ffffff" if high else "#000000"),  # on light cells (or dark, in high contrast)
+                QColor("#000000" if high else "#ffffff"),
+                QColor("#dddddd" if high else "#333333"),  # masked cells
+            )
+            p.save()
+            p.setClipRect(plot, Qt.ClipOperation.IntersectClip)
+            current = -1
+            for st, x, y, shade in layout.numbers:
+                if shade != current:
+                    p.setPen(pens[shade])
+                    current = shade
+                p.drawStaticText(QPointF(x, y), st)
+            p.restore()
+
+    # -- numbers in cells -------------------------------------------------------------------------
+    def numbers_visible(self) -> bool:
+        layout = self._ensure_layout()
+        return layout is not None and bool(layout.numbers)
 
     # -- mouse -------------------------------------------------------------------------------------
     def cell_at_view(self, point: QPointF) -> tuple[int, int] | None:
+        """The cell at a point in cell coordinates (x = column, y = row), or None."""
         if self._matrix is None:
             return None
         rows, cols = self._shape()
@@ -389,16 +704,27 @@ class HeatmapPanel(pg.GraphicsLayoutWidget):
             return row, col
         return None
 
+    def _cell_at_item(self, point: QPointF) -> tuple[int, int] | None:
+        layout = self._ensure_layout()
+        if layout is None or not layout.plot.contains(point):
+            return None
+        plot = layout.plot
+        return self.cell_at_view(QPointF((point.x() - plot.left()) / layout.cell_w, (point.y() - plot.top()) / layout.cell_h))
+
     def cell_center_in_widget(self, row: int, col: int):
         """Viewport coordinates of a cell's centre (for tests driving the real mouse)."""
-        scene = self._view.mapViewToScene(QPointF(col + 0.5, row + 0.5))
-        return self.mapFromScene(scene)
+        layout = self._ensure_layout()
+        if layout is None:
+            return self.mapFromScene(QPointF(0, 0))
+        plot = layout.plot
+        item = QPointF(plot.left() + (col + 0.5) * layout.cell_w, plot.top() + (row + 0.5) * layout.cell_h)
+        return self.mapFromScene(self._item.mapToScene(item))
 
-    def _on_mouse_moved(self, scene_pos: QPointF) -> None:
-        cell = None
-        if self._view.sceneBoundingRect().contains(scene_pos):
-            cell = self.cell_at_view(self._view.mapSceneToView(scene_pos))
-        self._set_hover_cell(cell)
+    def mouseMoveEvent(self, ev) -> None:  # noqa: N802 (Qt's name)
+        # every move counts for hovering (pyqtgraph's scene drops moves closer than 10 ms apart)
+        scene_pos = self.mapToScene(ev.position().toPoint())
+        self._set_hover_cell(self._cell_at_item(self._item.mapFromScene(scene_pos)))
+        super().mouseMoveEvent(ev)
 
     def leaveEvent(self, event) -> None:  # noqa: N802
         self._set_hover_cell(None)
@@ -411,18 +737,66 @@ class HeatmapPanel(pg.GraphicsLayoutWidget):
         if cell is None:
             self._hover_box.hide()
         else:
-            self._hover_box.setRect(QRectF(cell[1], cell[0], 1, 1))
-            color = colors.HOVER_HIGH_CONTRAST if self._high_contrast else colors.HOVER
-            self._hover_box.setPen(pg.mkPen(color, width=2))
+            self._place_overlays()
             self._hover_box.show()
         self.cell_hovered.emit(cell)
 
 
+def _runs(mask: np.ndarray) -> list[tuple[int, int, int]]:
+    """The True cells of a 2-D mask as (row, first column, end column) runs."""
+    runs = []
+    for r, row in enumerate(mask):
+        if not row.any():
+            continue
+        edges = np.flatnonzero(np.diff(np.concatenate(([0], row.view(np.int8), [0]))))
+        runs.extend((r, int(a), int(b)) for a, b in zip(edges[::2], edges[1::2]))
+    return runs
+
+
+_brushes: dict[bool, tuple[QBrush, QBrush]] = {}
+
+
+def _masked_brushes(high_contrast: bool) -> tuple[QBrush, QBrush]:
+    found = _brushes.get(high_contrast)
+    if found is None:
+        found = _brushes[high_contrast] = (QBrush(colors.masked_background(high_contrast)), colors.masked_brush(high_contrast))
+    return found
+
+
+_bar_images: dict[tuple[str, bool], QImage] = {}
+
+
+def _bar_image(kind: str, high_contrast: bool) -> QImage:
+    """The colour map as a one-pixel-wide column, the top end at the top."""
+    key = (kind, high_contrast)
+    image = _bar_images.get(key)
+    if image is None:
+        lut = np.ascontiguousarray(colors.argb_lut(kind, high_contrast)[::-1])
+        image = QImage(lut.data, 1, len(lut), 4, QImage.Format.Format_ARGB32_Premultiplied).copy()
+        _bar_images[key] = image
+    return image
+
+
+def same_matrix(a: Matrix, b: Matrix) -> bool:
+    """Whether two matrices look the same on screen and map to the same source cells."""
+    if a is b:
+        return True
+    for name in ("row_labels", "col_labels", "row_axis", "col_axis", "title", "levels", "kind", "source",
+                 "row_index", "col_index", "prefix", "transposed", "note", "editable", "extra"):
+        if getattr(a, name) != getattr(b, name):
+            return False
+    x, y = np.asarray(a.data), np.asarray(b.data)
+    if x is y:
+        return True
+    return x.shape == y.shape and x.dtype == y.dtype and bool(np.array_equal(x, y, equal_nan=x.dtype.kind in "fc"))
+
+
 def format_value(value: float) -> str:
     """Short text for a cell: 3 significant digits, −∞ for masked cells."""
-    if np.isnan(value):
+    value = float(value)
+    if math.isnan(value):
         return "NaN"
-    if np.isinf(value):
+    if math.isinf(value):
         return "−∞" if value < 0 else "+∞"
     if value == 0:
         return "0"
@@ -437,6 +811,3 @@ def format_value(value: float) -> str:
         text = f"{value:.2f}"
     return text.replace("-", "−")
 
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,4 +1,9 @@
-"""A heatmap axis that labels every cell, rotating column names so long names never collide."""
+"""A heatmap axis that labels every cell, rotating column names so long names never collide.
+
+The axis paints itself directly, with laid-out texts cached and shared (pyqtgraph's axes record
+a ``QPicture`` that lays every text out again when played, and re-record it whenever the
+labels or the size change, which is on every update of the chart that uses it).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ import math
 from typing import Sequence
 
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QPointF
 from PySide6.QtGui import QFont, QFontMetricsF, QPainter
 
 
@@ -24,12 +29,21 @@ class LabelAxis(pg.AxisItem):
         self._labels: tuple[str, ...] = ()
         self._font = font or QFont()
         self.setStyle(tickLength=0, autoExpandTextSpace=False)
+        self.enableAutoSIPrefix(False)  # (no units: nothing to rescale, and no hidden label to re-lay out)
         self.setPen(pg.mkPen("#444444"))
         self.setTextPen(pg.mkPen("#222222"))
 
     @property
     def labels(self) -> tuple[str, ...]:
         return self._labels
+
+    def _text_font(self):  # noqa: ANN202
+        """The label font with its cache of measured and laid-out texts (shared with the heatmaps)."""
+        from ui.panels.heatmap import _Font
+
+        if getattr(self, "_texts", None) is None or self._texts.key != self._font.key():
+            self._texts = _Font(self._font)
+        return self._texts
 
     def set_font(self, font: QFont) -> None:
         self._font = QFont(font)
@@ -86,18 +100,35 @@ class LabelAxis(pg.AxisItem):
         start, end = edges[self.orientation]
         return (self.pen(), start, end), [], []
 
+    def paint(self, p: QPainter, *args) -> None:  # noqa: ANN002
+        """The axis line and the labels, drawn straight away (no recorded picture)."""
+        p.save()
+        try:
+            axis_spec, tick_specs, _ = self.generateDrawSpecs(p)
+            p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+            p.setRenderHint(QPainter.RenderHint.TextAntialiasing, True)
+            pen, start, end = axis_spec
+            p.setPen(pen)
+            p.drawLine(start, end)
+            self._draw_labels(p)
+        finally:
+            p.restore()
+
     def drawPicture(self, p: QPainter, axisSpec, tickSpecs, textSpecs) -> None:  # noqa: N802,N803
+        """(What pyqtgraph's exporters call: the same drawing as :meth:`paint`.)"""
         super().drawPicture(p, axisSpec, tickSpecs, [])
+        self._draw_labels(p)
+
+    def _draw_labels(self, p: QPainter) -> None:
         if not self._labels or self.linkedView() is None:
             return
-        p.setFont(self._font)
+        font = self._text_font()
+        p.setFont(font.font)
         p.setPen(self.textPen())
-        metrics = QFontMetricsF(self._font)
-        line = metrics.height()
+        line = font.line
         rect = self.boundingRect()
         horizontal = self.orientation in ("top", "bottom")
         view = self.linkedView()
-
         def local(value: float) -> float:
             point = QPointF(value, 0.0) if horizontal else QPointF(0.0, value)
             mapped = self.mapFromScene(view.mapViewToScene(point))
@@ -106,24 +137,27 @@ class LabelAxis(pg.AxisItem):
         per_cell = abs(local(1.0) - local(0.0))
         step = max(1, math.ceil(line / max(per_cell, 1e-6)))
         lo, hi = sorted(self.range)
-        extent = self.MAX_EXTENT
+        room = self.MAX_EXTENT - 10
+        height, width_here = self.size().height(), self.size().width()
         for i in range(0, len(self._labels), step):
             centre = i + 0.5
             if not lo <= centre <= hi:
                 continue
             at = local(centre)
-            text = metrics.elidedText(self._labels[i], Qt.TextElideMode.ElideRight, extent - 10)
-            width = metrics.horizontalAdvance(text)
+            text = font.elided(self._labels[i], room)
+            if not text:
+                continue
+            static = font.static(text)
+            width = font.width(text)
             if horizontal:
                 p.save()
                 if self.orientation == "bottom":
                     p.translate(at, rect.top() + 5 + width)
                 else:
-                    p.translate(at, self.size().height() - 5)
+                    p.translate(at, height - 5)
                 p.rotate(-90)
-                p.drawText(QRectF(0, -line / 2, width + 2, line), int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), text)
+                p.drawStaticText(QPointF(0, -line / 2), static)
                 p.restore()
             else:
-                box = QRectF(0, at - line / 2, self.size().width() - 5, line)
-                align = Qt.AlignmentFlag.AlignRight if self.orientation == "left" else Qt.AlignmentFlag.AlignLeft
-                p.drawText(box, int(align | Qt.AlignmentFlag.AlignVCenter), text)
+                left = width_here - 5 - width if self.orientation == "left" else 0.0
+                p.drawStaticText(QPointF(left, at - line / 2), static)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QColor, QFont, QFontMetricsF
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -65,7 +65,9 @@ class NextTokenView(QWidget):
         self._state = state
         self._predictions: list[tuple[int, float]] = []
         self._chosen_id: int | None = None
-        self._texts: list[pg.TextItem] = []
+        self._bar_colors: tuple | None = None
+        self._choice_items: list[tuple[str, int]] | None = None
+        self._shown_rows: int | None = None
 
         self.title = QLabel()
         self.title.setObjectName("nextTokenTitle")
@@ -92,6 +94,8 @@ class NextTokenView(QWidget):
         self._view.setDefaultPadding(0.0)
         self._bars = pg.BarGraphItem(x0=[], y=[], width=[], height=0.72, brushes=[], pen=pg.mkPen(None))
         self.plot.addItem(self._bars)
+        self._percents = _PercentLabels(QFont(self.font()))
+        self.plot.addItem(self._percents, ignoreBounds=True)
         self.plot.setMinimumHeight(160)
 
         self.k_box = QSpinBox()
@@ -270,14 +274,18 @@ class NextTokenView(QWidget):
     def _fill_choice(self) -> None:
         tokenizer = self._state.model.tokenizer
         self.choice.blockSignals(True)
-        self.choice.clear()
-        chosen_index = 0
-        for rank, (token_id, prob) in enumerate(self._predictions):
-            token = tokenizer.display(tokenizer.id_to_token(token_id))
-            self.choice.addItem(f"{token}  ({_percent(prob)})", token_id)
-            self.choice.setItemData(rank, token, Qt.ItemDataRole.UserRole + 1)
-            if token_id == self._chosen_id:
-                chosen_index = rank
+        tokens = [tokenizer.display(tokenizer.id_to_token(token_id)) for token_id, _ in self._predictions]
+        items = [(f"{token}  ({_percent(prob)})", token_id) for token, (token_id, prob) in zip(tokens, self._predictions)]
+        if items != self._choice_items:  # (the same entries as shown: nothing to rebuild)
+            if self.choice.count() != len(items):
+                self.choice.clear()
+                self.choice.addItems([text for text, _ in items])
+            for rank, ((text, token_id), token) in enumerate(zip(items, tokens)):  # (changed in place)
+                self.choice.setItemText(rank, text)
+                self.choice.setItemData(rank, token_id)
+                self.choice.setItemData(rank, token, Qt.ItemDataRole.UserRole + 1)
+            self._choice_items = items
+        chosen_index = next((rank for rank, (token_id, _) in enumerate(self._predictions) if token_id == self._chosen_id), 0)
         self.choice.setCurrentIndex(chosen_index if self._predictions else -1)
         self.choice.blockSignals(False)
         if self._predictions:
@@ -292,28 +300,66 @@ class NextTokenView(QWidget):
         probs = [p for _, p in self._predictions]
         self._bars.setOpts(x0=np.zeros(n), y=np.arange(n) + 0.5, width=np.asarray(probs), height=0.72)
         self._axis.set_labels([tokenizer.display(tokenizer.id_to_token(i)) for i, _ in self._predictions])
-        while len(self._texts) < n:
-            text = pg.TextItem(color="#222222", anchor=(0, 0.5))
-            text.setFont(QFont(self.font()))
-            self.plot.addItem(text, ignoreBounds=True)
-            self._texts.append(text)
-        for k, text in enumerate(self._texts):
-            if k < n:
-                inside = probs[k] > INSIDE_LABEL_ABOVE  # no room to the right: write it on the bar
-                text.setText(_percent(probs[k]))
-                text.setColor("#ffffff" if inside else "#222222")
-                text.setAnchor((1, 0.5) if inside else (0, 0.5))
-                text.setPos(probs[k], k + 0.5)
-                text.show()
-            else:
-                text.hide()
-        self._view.setRange(QRectF(0, 0, 1.0, max(n, 1)), padding=0)
-        self._view.setLimits(xMin=0, xMax=1.0, yMin=0, yMax=max(n, 1))
+        # no room right of a bar that reaches the edge: its percentage is written on the bar
+        self._percents.set_labels([(_percent(p), p, k + 0.5, p > INSIDE_LABEL_ABOVE) for k, p in enumerate(probs)])
+        if n != self._shown_rows:
+            self._view.setRange(QRectF(0, 0, 1.0, max(n, 1)), padding=0)
+            self._view.setLimits(xMin=0, xMax=1.0, yMin=0, yMax=max(n, 1))
+            self._shown_rows = n
         self._color_bars()
 
     def _color_bars(self) -> None:
-        brushes = [pg.mkBrush(CHOSEN_COLOR if i == self._chosen_id else BAR_COLOR) for i, _ in self._predictions]
-        self._bars.setOpts(brushes=brushes)
+        colours = tuple(CHOSEN_COLOR if i == self._chosen_id else BAR_COLOR for i, _ in self._predictions)
+        if colours != self._bar_colors:
+            self._bars.setOpts(brushes=[pg.mkBrush(c) for c in colours])
+            self._bar_colors = colours
+
+
+class _PercentLabels(pg.GraphicsObject):
+    """The percentages beside the bars (or on a bar, right-aligned, when it reaches the edge),
+    at a fixed pixel size whatever the view's scale, all drawn by this one item (a text item per
+    bar made each update of the chart cost milliseconds)."""
+
+    PAD = 4.0  #: pixels between a bar's end and its text
+
+    def __init__(self, font: QFont) -> None:
+        super().__init__()
+        self._font = QFont(font)
+        self._metrics = QFontMetricsF(self._font)
+        #: (text, x, y, on the bar) with x, y in data coordinates: the bar's end and middle
+        self._labels: list[tuple[str, float, float, bool]] = []
+        self.setZValue(10)
+
+    def set_labels(self, labels: list[tuple[str, float, float, bool]]) -> None:
+        if labels != self._labels:
+            self._labels = labels
+            self.update()
+
+    def labels(self) -> list[tuple[str, float, float, bool]]:
+        return list(self._labels)
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt's name)
+        rect = self.viewRect()  # the texts stick out of the bars: the whole visible view
+        return QRectF() if rect is None else rect
+
+    def viewRangeChanged(self) -> None:  # noqa: N802 (pyqtgraph's name)
+        self.prepareGeometryChange()
+
+    def paint(self, p, *args) -> None:  # noqa: ANN001
+        if not self._labels:
+            return
+        to_device = p.transform()
+        metrics = self._metrics
+        p.save()
+        p.resetTransform()  # text in pixels, placed at the mapped bar ends
+        p.setFont(self._font)
+        baseline = metrics.ascent() - metrics.height() / 2
+        for text, x, y, inside in self._labels:
+            at = to_device.map(QPointF(x, y))
+            left = at.x() - metrics.horizontalAdvance(text) - self.PAD if inside else at.x() + self.PAD
+            p.setPen(QColor("#ffffff" if inside else "#222222"))
+            p.drawText(QPointF(left, at.y() + baseline), text)
+        p.restore()
 
 
 def _slider_value(temperature: float) -> int:

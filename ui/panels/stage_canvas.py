@@ -2,6 +2,11 @@
 
 Hovering a cell of any matrix writes a readout to the state (shown in the status bar); hovering
 a cell of the result also outlines the cells of the operands it was computed from.
+
+Speed: panels are pooled (created once, then only given new matrices); the row of panels is
+rebuilt only when the equation's shape changes; and before the window paints after a change,
+the canvas settles every pending layout and scene update first (see :meth:`StageCanvas._settle`),
+so each panel is laid out and painted once per step instead of once per layout pass.
 """
 
 from __future__ import annotations
@@ -9,9 +14,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QSize, Qt, Signal
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
 from ui.panels.heatmap import HeatmapPanel, Matrix, format_value
 from ui.stage_layouts import LevelTable, Term, layout_for, linked_cells, oriented, symmetric, term_matrix
@@ -39,11 +44,14 @@ class StageCanvas(QWidget):
         self._levels_for: object = None
         self._point_size = 10
         self._operator_size = 22
+        self._operator_fonts: dict[int, QFont] = {}
+        self._stretches: list[int] = []
+        #: the top-level window whose paints wait for the canvas to settle (see _settle)
+        self._watched: QWidget | None = None
+        self._settle_pending = False
 
-        self._header = QLabel()
-        self._header.setObjectName("stageHeader")
-        self._header.setTextFormat(Qt.TextFormat.RichText)
-        self._header.setWordWrap(True)
+        self._header_box = _HeaderBox()
+        self._header = self._header_box.label
         strip = QWidget()
         self._row = QHBoxLayout(strip)
         self._row.setContentsMargins(0, 0, 0, 0)
@@ -58,7 +66,7 @@ class StageCanvas(QWidget):
         self._scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(6, 6, 6, 6)
-        outer.addWidget(self._header)
+        outer.addWidget(self._header_box)
         outer.addWidget(self._scroll, 1)
         self._connect()
         self.refresh()
@@ -91,6 +99,7 @@ class StageCanvas(QWidget):
 
     # -- building ------------------------------------------------------------------------------
     def refresh(self) -> None:
+        self._settle_pending = True
         state = self._state
         trace = state.trace
         if self._levels_for is not trace:
@@ -111,6 +120,7 @@ class StageCanvas(QWidget):
         n_ops = sum(1 for item in items if isinstance(item, str))
         while len(self._operators) < n_ops:
             label = QLabel()
+            label.setTextFormat(Qt.TextFormat.PlainText)
             label.setAlignment(Qt.AlignmentFlag.AlignCenter)
             label.setWordWrap(True)
             label.setMaximumWidth(130)
@@ -122,7 +132,7 @@ class StageCanvas(QWidget):
                 self._row.takeAt(0)
             self._structure = structure
         panel_i = op_i = 0
-        self._stretches: list[int] = []
+        self._stretches = []
         view = state.view
         assert self._levels is not None
         for item in items:
@@ -148,10 +158,11 @@ class StageCanvas(QWidget):
                 panel_i += 1
             else:
                 label = self._operators[op_i]
-                label.setText(item)
-                font = QFont()
-                font.setPointSize(self._operator_size if len(item) <= 3 else max(10, self._operator_size // 2))
-                label.setFont(font)
+                if label.text() != item:
+                    label.setText(item)
+                font = self._operator_font(self._operator_size if len(item) <= 3 else max(10, self._operator_size // 2))
+                if label.font() != font:
+                    label.setFont(font)
                 if relayout:
                     self._row.addWidget(label, 0)
                 label.show()
@@ -161,6 +172,40 @@ class StageCanvas(QWidget):
         for label in self._operators[op_i:]:
             label.hide()
         self._update_header()
+
+    def _operator_font(self, size: int) -> QFont:
+        font = self._operator_fonts.get(size)
+        if font is None:
+            font = self._operator_fonts[size] = QFont()
+            font.setPointSize(size)
+        return font
+
+    # -- one paint per change ------------------------------------------------------------------------
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        top = self.window()
+        if top is not self._watched:
+            top.installEventFilter(self)
+            self._watched = top
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
+        if self._settle_pending and event.type() == QEvent.Type.UpdateRequest:
+            self._settle()
+        return False
+
+    def _settle(self) -> None:
+        """Run the layouts and scene updates a change has queued, just before the window paints.
+
+        Changing the panels queues layout requests (the row of panels, the header, the docks)
+        and, per panel, a scene update; Qt would paint once, then lay out, then paint again
+        (and again for each scene whose update was queued by the layout). Done here, the paint
+        that follows draws everything once, in its final place.
+        """
+        self._settle_pending = False
+        for _ in range(2):
+            QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+            for panel in self._panels:  # (hidden ones too: they may have just been hidden)
+                QCoreApplication.sendPostedEvents(panel.scene(), QEvent.Type.MetaCall)
 
     def _difference(self, matrix: Matrix, term: Term) -> Matrix:
         """new − old for the result, against the trace before the last weight edit.
@@ -176,7 +221,8 @@ class StageCanvas(QWidget):
         new = state.trace[term.source]
         if old.shape != new.shape:
             return replace(matrix, note="the sentence changed since the edit")
-        delta = np.where(np.isfinite(new) & np.isfinite(old), new - np.where(np.isfinite(old), old, 0), new)
+        with np.errstate(over="ignore"):  # a change beyond the float range is shown as ±∞, not warned about
+            delta = np.where(np.isfinite(new) & np.isfinite(old), new - np.where(np.isfinite(old), old, 0), new)
         if term.by_head:
             delta = delta[state.head]
         if delta.ndim == 1:
@@ -196,12 +242,15 @@ class StageCanvas(QWidget):
         position = ids.index(state.stage_id) + 1
         size = self._point_size
         head = f" · head {state.head}" if stage.spec.has_heads else ""
-        self._header.setText(
+        self._set_header(
             f"<span style='font-size:{size + 8}pt; font-weight:600'>{stage.title}</span>"
             f"<span style='font-size:{size + 1}pt; color:#666'>&nbsp;&nbsp;{stage.id}{head} · step {position} of {len(ids)}</span><br>"
             f"<span style='font-size:{size + 5}pt; font-family:serif'>{_escape(stage.equation)}</span>"
             f"<span style='font-size:{size}pt; color:#666'>&nbsp;&nbsp;&nbsp;{stage.shape_text}</span>"
         )
+
+    def _set_header(self, html: str) -> None:
+        self._header_box.set_text(html)
 
     def header_text(self) -> str:
         return self._header.text()
@@ -242,6 +291,48 @@ class StageCanvas(QWidget):
         for term, panel in zip(self._terms[:-1], self.panels[:-1]):
             if panel.matrix is not None:
                 panel.set_highlights(linked_cells(term, panel.matrix, index, self._state.trace.ids))
+
+
+class _HeaderBox(QWidget):
+    """The stage's title, id and equation above the panels.
+
+    The label sits in this box without a layout, and the box takes the label's height for its
+    width: a new step's text then re-lays out the window only when it needs another line (a
+    label in a layout makes every text change re-lay out the canvas, the central widget and
+    the main window with its docks).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.label = QLabel(self)
+        self.label.setObjectName("stageHeader")
+        self.label.setTextFormat(Qt.TextFormat.RichText)
+        self.label.setWordWrap(True)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+
+    def set_text(self, html: str) -> None:
+        if html != self.label.text():
+            self.label.setText(html)
+            self._fit()
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        return QSize(self.label.sizeHint().width(), self.height())
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        return QSize(0, self.height())
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        width = max(self.width(), 1)
+        height = self.label.heightForWidth(width)
+        if height < 0:
+            height = self.label.sizeHint().height()
+        self.label.setGeometry(0, 0, width, height)
+        if height != self.height():
+            self.setFixedHeight(height)
 
 
 def readout(matrix: Matrix, row: int, col: int, value: float) -> str:
