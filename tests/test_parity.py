@@ -3,7 +3,7 @@
 The checkpoints in ``tests/fixtures/checkpoints/`` are loaded through the real loading code
 (``simulator.load`` on the folder), each fixture sentence is tokenised by the checkpoint's own
 tokenizer, and every stage PyTorch recorded (``tests/fixtures/parity/*.npz``, made by
-``scripts/make_parity_fixtures.py``) must match to 1e-5 relative in float32. As the fixtures'
+``tests/fixtures/make_parity_fixtures.py``) must match to 1e-5 relative in float32. As the fixtures'
 README advises, the tolerance is ``rtol=1e-5`` plus an absolute floor of ``1e-5 · max|ref|`` so
 that near-zero entries (GELU of large negative inputs) do not make the test fragile.
 """
