@@ -39,6 +39,11 @@ __all__ = [
 ]
 
 
+#: files found inside a Hugging Face checkpoint folder (the folder is what loads)
+_CHECKPOINT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
+_CHECKPOINT_FILES = ("config.json", "tokenizer.json", "vocab.txt", "vocab.json", "merges.txt", "tokenizer_config.json")
+
+
 def load(name_or_path: str | os.PathLike[str]) -> Model:
     """A preset by name, a saved ``.npz`` model, or a Hugging Face checkpoint folder."""
     text = os.fspath(name_or_path)
@@ -50,6 +55,10 @@ def load(name_or_path: str | os.PathLike[str]) -> Model:
 
         return load_checkpoint(path)
     if path.is_file():
+        if path.suffix in _CHECKPOINT_SUFFIXES or path.name in _CHECKPOINT_FILES:
+            raise ModelFileError(
+                f"{path.name} is one file of a checkpoint: open the folder that holds it instead ({path.parent})"
+            )
         return load_model(path)
     if isinstance(name_or_path, str) and os.sep not in text and not path.suffix:
         raise SimulatorError(f"unknown preset {text!r}; available: {', '.join(preset_names())}")

@@ -260,6 +260,12 @@ def test_loading_checkpoints_never_imports_torch_or_transformers() -> None:
     assert out.stdout.strip() == "[]"
 
 
+@pytest.mark.parametrize("name", ["model.safetensors", "config.json"])
+def test_a_file_inside_a_checkpoint_folder_points_to_the_folder(name: str) -> None:
+    with pytest.raises(ModelFileError, match=f"{name} is one file of a checkpoint: open the folder"):
+        simulator.load(GPT2 / name)
+
+
 def test_the_app_with_a_checkpoint_open_never_imports_torch_or_transformers(tmp_path: Path) -> None:
     """The whole GUI (every panel drawn at the last stage) with a GPT-2 folder opened."""
     shot = tmp_path / "shot.png"

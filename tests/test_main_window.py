@@ -107,6 +107,32 @@ def test_hover_on_pattern_mentions_masked_cells(make_main_window, qtbot) -> None
     assert [(r.y(), r.height()) for r in masked_panel.highlights] == [(3, 1)]
 
 
+@pytest.mark.parametrize("columns", [False, True])
+def test_pattern_cells_of_masked_keys_are_hatched_not_white(make_main_window, qtbot, columns: bool) -> None:
+    """A masked key's weight is exactly 0, but it was hidden, not ignored: it is drawn like the −∞
+    it came from, in either layout, and visible-but-zero weights stay a colour of the scale."""
+    window = make_main_window(text="a fluffy blue creature", stage="blocks.0.attn.pattern")
+    if columns:
+        window.actions["columns"].trigger()
+    qtbot.wait(50)
+    result = window.canvas.panels[-1]
+    image = result.grab().toImage()
+
+    def pixel(row: int, col: int):  # noqa: ANN202
+        r, c = (col, row) if columns else (row, col)
+        centre = result.cell_center_in_widget(r, c)
+        return image.pixelColor(round(centre.x()) + 3, round(centre.y()) + 9)
+
+    white = (255, 255, 255)
+    for query, key in ((0, 1), (0, 3), (2, 3)):  # later keys: masked
+        colour = pixel(query, key)
+        assert (colour.red(), colour.green(), colour.blue()) != white, (query, key)
+    window.actions["causal"].trigger()  # no mask: nothing hatched
+    qtbot.wait(50)
+    assert "masked" not in result.matrix.extra
+    assert window.state.trace["blocks.0.attn.pattern"][0, 0, 3] > 0
+
+
 def test_sentence_edits_update_or_keep_the_view(make_main_window, qtbot) -> None:
     from PySide6.QtWidgets import QLabel, QLineEdit
 

@@ -24,7 +24,7 @@ from simulator.model import Model
 from simulator.stages import param_axes
 from simulator.trace import Trace
 from ui import colors
-from ui.panels.heatmap import Matrix
+from ui.panels.heatmap import Matrix, mask_extra, masked_cells
 
 #: Vocabulary axes longer than this show only the most relevant tokens.
 MAX_VOCAB_COLUMNS = 40
@@ -350,6 +350,12 @@ def term_matrix(term: Term, trace: Trace, head: int, levels: LevelTable, columns
             data = data[:, list(col_index)]
             labels[1] = tuple(labels[1][i] for i in col_index)
     title = term.title + (f" · head {h}" if prefix and term.head is None else "")
+    extra = {}
+    masked_source = _masked_scores_of(trace, spec) if spec.kind == "attn.pattern" else None
+    if masked_source is not None:  # the weights of keys the mask hid: hatched, like the −∞ they came from
+        hidden = np.isneginf(masked_source[h] if prefix else masked_source)
+        if hidden.any() and hidden.shape == data.shape:
+            extra["masked"] = mask_extra(hidden)
     if len(axes) == 1:
         matrix = Matrix(
             data[None, :], ("",), labels[0], "", axes[0], title, lv, kind, term.source, prefix=prefix, extra={"vector": True}
@@ -358,9 +364,17 @@ def term_matrix(term: Term, trace: Trace, head: int, levels: LevelTable, columns
         note = f"top {len(col_index)} of {model.config.vocab_size} tokens" if col_index else ""
         matrix = Matrix(
             data, labels[0], labels[1], _axis_name(axes[0]), _axis_name(axes[1], predicted=True), title, lv, kind, term.source,
-            col_index=col_index, prefix=prefix, note=note,
+            col_index=col_index, prefix=prefix, note=note, extra=extra,
         )
     return _orient(matrix, term)
+
+
+def _masked_scores_of(trace: Trace, spec) -> np.ndarray | None:  # noqa: ANN001 (a StageSpec)
+    """The masked scores a pattern stage was computed from (its input), if the trace has them."""
+    for source in spec.inputs:
+        if trace.model.graph[source].kind == "attn.masked":
+            return trace[source]
+    return None
 
 
 def _param_matrix(term: Term, trace: Trace, h: int, levels: LevelTable, columns: bool) -> Matrix:
@@ -424,8 +438,13 @@ def _param_matrix(term: Term, trace: Trace, h: int, levels: LevelTable, columns:
 def _orient(matrix: Matrix, term: Term) -> Matrix:
     if not term.transpose:
         return matrix
+    extra = matrix.extra
+    hidden = masked_cells(matrix)
+    if hidden is not None:
+        extra = {**extra, "masked": mask_extra(hidden.T)}
     return replace(
         matrix,
+        extra=extra,
         data=matrix.data.T,
         row_labels=matrix.col_labels,
         col_labels=matrix.row_labels,

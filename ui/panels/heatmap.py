@@ -347,10 +347,13 @@ class HeatmapPanel(pg.GraphicsView):
         data = np.asarray(matrix.data, dtype=np.float64)
         if data.ndim == 1:
             data = data[None, :]
-        finite = np.isfinite(data)
-        self._any_masked = not bool(finite.all())
-        self._masked_runs = _runs(~finite) if self._any_masked else []
-        self._render_image(data)
+        hidden = ~np.isfinite(data)
+        masked_zeros = masked_cells(matrix)
+        if masked_zeros is not None and masked_zeros.shape == hidden.shape:
+            hidden |= masked_zeros
+        self._any_masked = bool(hidden.any())
+        self._masked_runs = _runs(hidden) if self._any_masked else []
+        self._render_image(data, hidden if self._any_masked else None)
         if previous is None or previous.row_labels != matrix.row_labels:
             self._row_extent = _label_extent(matrix.row_labels, self._label_font)
             self._fit_minimum_width()
@@ -359,10 +362,13 @@ class HeatmapPanel(pg.GraphicsView):
         self._lines = self._title_lines()
         self._invalidate()
 
-    def _render_image(self, data: np.ndarray) -> None:
+    def _render_image(self, data: np.ndarray, hidden: np.ndarray | None = None) -> None:
         m = self._matrix
         assert m is not None
-        argb = np.ascontiguousarray(colors.argb_image(data, m.levels, m.kind, self._high_contrast))
+        argb = colors.argb_image(data, m.levels, m.kind, self._high_contrast)
+        if hidden is not None:
+            argb[hidden] = 0  # transparent: the hatching below shows through
+        argb = np.ascontiguousarray(argb)
         rows, cols = argb.shape
         if rows == 0 or cols == 0:
             self._image = QImage()
@@ -385,7 +391,7 @@ class HeatmapPanel(pg.GraphicsView):
         if m.note:
             sub += f" · {m.note}"
         if self._any_masked:
-            sub += " · ▨ masked (−∞)"
+            sub += " · ▨ masked (weight 0)" if masked_cells(m) is not None else " · ▨ masked (−∞)"
         return m.title, sub
 
     # -- appearance ------------------------------------------------------------------------------
@@ -775,6 +781,23 @@ def _bar_image(kind: str, high_contrast: bool) -> QImage:
         image = QImage(lut.data, 1, len(lut), 4, QImage.Format.Format_ARGB32_Premultiplied).copy()
         _bar_images[key] = image
     return image
+
+
+def mask_extra(mask: np.ndarray) -> tuple:
+    """``Matrix.extra["masked"]`` for cells that hold a value but were masked (the attention
+    weights of hidden keys, exactly 0): drawn hatched like −∞. Packed, so extras compare cheaply."""
+    mask = np.asarray(mask, dtype=bool)
+    return (mask.shape, np.packbits(mask).tobytes())
+
+
+def masked_cells(matrix: Matrix) -> np.ndarray | None:
+    """The boolean mask stored by :func:`mask_extra`, or None."""
+    packed = matrix.extra.get("masked")
+    if packed is None:
+        return None
+    shape, raw = packed
+    count = int(np.prod(shape))
+    return np.unpackbits(np.frombuffer(raw, dtype=np.uint8), count=count).astype(bool).reshape(shape)
 
 
 def same_matrix(a: Matrix, b: Matrix) -> bool:
