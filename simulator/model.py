@@ -318,8 +318,17 @@ class Model:
         self._cache[stage_id] = (key, value)
 
     def clear_cache(self) -> None:
+        """Forget every computed stage. Weights already laid out for one product per projection
+        stay: they belong to a weight version, so an edit replaces them anyway."""
         self._cache.clear()
-        self._fused_cache.clear()
+
+    def prepare_weights(self) -> None:
+        """Lay out every per-head Q/K/V weight as one matrix now rather than during the first
+        pass (a checkpoint loader calls this on its worker thread, so the first jump deep into a
+        large model is not slowed by it)."""
+        for name, weight in self._params.items():
+            if name.rsplit(".", 1)[-1] in ("W_Q", "W_K", "W_V") and weight.ndim == 3:
+                self._fused(name, self._versions[name], weight)
 
     @contextmanager
     def recording(self) -> Iterator[list[str]]:

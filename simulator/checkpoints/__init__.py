@@ -88,5 +88,7 @@ def load_checkpoint(
             model = bert.load(inner, raw, monitor, setup, root=folder)
     except ModelFileError as exc:
         raise ModelFileError(f"{folder.name}: {exc}") from exc
+    monitor.report(0.99, "preparing the attention weights")
+    model.prepare_weights()
     monitor.report(1.0, "done")
     return model
