@@ -133,6 +133,32 @@ def test_pattern_cells_of_masked_keys_are_hatched_not_white(make_main_window, qt
     assert window.state.trace["blocks.0.attn.pattern"][0, 0, 3] > 0
 
 
+def test_with_the_mask_off_the_mask_stages_say_nothing_is_masked(make_main_window) -> None:
+    window = make_main_window(stage="blocks.0.attn.masked")
+    text = window.explanation.browser.toPlainText
+    assert "causal mask is off" not in text()
+    window.actions["causal"].trigger()
+    assert not window.state.option("causal")
+    assert "causal mask is off here, so nothing is masked" in text()
+    window.actions["next"].trigger()  # the pattern
+    assert window.state.stage_id == "blocks.0.attn.pattern" and "causal mask is off" in text()
+    window.actions["next"].trigger()
+    assert "causal mask is off" not in text()
+
+
+def test_scores_before_and_after_scaling_each_have_a_scale_for_the_head_shown(make_main_window) -> None:
+    """Raw Q·Kᵀ of fluffy's head 0 reach 113 and the scaled ones 40: each panel gets a range
+    that fits its own numbers (the scaled ones used to be drawn pale on the raw ones' ±200)."""
+    window = make_main_window("fluffy", stage="blocks.0.attn.scaled")
+    raw_panel, scaled_panel = window.canvas.panels
+    trace = window.state.trace
+    for panel, stage in ((raw_panel, "blocks.0.attn.scores"), (scaled_panel, "blocks.0.attn.scaled")):
+        peak = float(np.abs(trace[stage][0]).max())
+        low, high = panel.matrix.levels
+        assert low == -high and peak <= high <= 2.5 * peak, (stage, peak, high)
+    assert scaled_panel.matrix.levels[1] < raw_panel.matrix.levels[1]
+
+
 def test_sentence_edits_update_or_keep_the_view(make_main_window, qtbot) -> None:
     from PySide6.QtWidgets import QLabel, QLineEdit
 

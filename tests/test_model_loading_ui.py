@@ -238,6 +238,8 @@ def test_bert_brings_the_comparison_view_with_the_engines_numbers(make_main_wind
     qtbot.waitUntil(compare.isVisible, timeout=3000)
     assert dock.toggleViewAction().isEnabled()
     assert window.tabifiedDockWidgets(dock), "the comparison dock shares its place with the other side views"
+    assert not window.next_token_dock.isVisible(), "an encoder predicts no next token: no tab saying so"
+    assert not window.next_token_dock.toggleViewAction().isEnabled()
     sentences = compare.sentences()
     assert len(sentences) >= 2 and sentences[0] == state.text
     expected = expected_similarities(window)

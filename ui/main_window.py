@@ -97,6 +97,8 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.embedding_dock, self.compare_dock)
         self.next_token_dock.raise_()
         self._compare_supported: bool | None = None
+        #: whether the next-token view applies (True until a model without next-token probabilities loads)
+        self._next_token_supported = True
         self.params_browser = ParamsBrowser(state)
         self.weight_table = WeightTable(state)
         self.history = HistoryView(state.undo_stack)
@@ -322,6 +324,13 @@ class MainWindow(QMainWindow):
     def _sync_compare_dock(self) -> None:
         """The comparison dock exists only for sentence-embedding models: it appears (in front)
         when such a model is loaded and goes away when one without a pooled stage is."""
+        predicts = self.next_token.supported
+        self.next_token_dock.toggleViewAction().setEnabled(predicts)
+        if predicts != self._next_token_supported:
+            # an encoder predicts no next token: its tab would only say so, in front of useful ones
+            self._next_token_supported = predicts
+            if not self.in_presentation:
+                self.next_token_dock.setVisible(predicts)
         supported = self.compare.supported
         self.compare_dock.toggleViewAction().setEnabled(supported)
         if supported != self._compare_supported:
@@ -440,6 +449,8 @@ class MainWindow(QMainWindow):
             self.restoreState(layout)
         else:  # first start: the canvas gets most of the width
             self.resizeDocks([self.navigator_dock, self.explanation_dock], [240, 340], Qt.Orientation.Horizontal)
+            # the explanation is read, the chart below it glanced at: give the text the larger half
+            self.resizeDocks([self.explanation_dock, self.next_token_dock], [55, 45], Qt.Orientation.Vertical)
         view = {}
         for name, kind in DISPLAY_SETTINGS:
             key = f"display/{name}"

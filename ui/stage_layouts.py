@@ -226,8 +226,10 @@ def level_group(kind: str) -> str:
     """Quantities that share a colour scale."""
     if kind in ("attn.pattern", "probs"):
         return "prob"
-    if kind in ("attn.scores", "attn.scaled", "attn.masked"):
+    if kind == "attn.scores":
         return "scores"
+    if kind in ("attn.scaled", "attn.masked"):  # after ÷√d_k: a smaller range, on its own scale
+        return "scaled"
     if kind in ("attn.q", "attn.k"):
         return "qk"
     if kind in ("attn.v", "attn.z"):  # z mixes rows of V: the same range, often far below Q's and K's
@@ -247,37 +249,50 @@ class LevelTable:
     """Colour levels per group of quantities for one trace, computed once and reused.
 
     Levels are symmetric around 0 (rounded up to 1, 2 or 5 × 10ᵏ) and shared by every stage of a
-    group, across all layers for small models and within each layer for large ones, so a colour
-    means the same value from step to step.
+    group within a scope, so a colour means the same value from step to step: one layer for
+    residual-stream, LayerNorm and MLP quantities; one head of one layer for queries and keys,
+    values and weighted values, and scores (a head whose scores reach 40 is not drawn on the
+    ±200 scale of another head); the embedding stages together with W_E and W_pos, so a copied
+    row has the colours of the weights it was copied from. Probabilities are always 0..1.
     """
 
-    SMALL_MODEL_PARAMS = 2_000_000
+    #: groups scaled per attention head
+    PER_HEAD = ("qk", "vz", "scores", "scaled")
+    #: weights whose rows the embedding stages copy: they share the embedding stages' scale
+    EMBEDDING_PARAMS = ("embed.W_E", "pos_embed.W_pos")
 
     def __init__(self, trace: Trace) -> None:
         self._trace = trace
-        self._cache: dict[tuple[str, int | None], tuple[float, float]] = {}
-        self._per_layer = trace.model.n_params() > self.SMALL_MODEL_PARAMS
+        self._cache: dict[tuple, tuple[float, float]] = {}
 
-    def for_stage(self, stage_id: str) -> tuple[float, float]:
+    def for_stage(self, stage_id: str, head: int | None = None) -> tuple[float, float]:
+        """Levels for a stage (``head``: which head's slice is shown, for per-head stages)."""
         model = self._trace.model
         spec = model.graph[stage_id]
         group = level_group(spec.kind)
         if group in ("prob", "onehot"):
             return (0.0, 1.0)
-        scope = spec.layer if self._per_layer else None
-        key = (group, scope)
+        per_head = group in self.PER_HEAD and spec.has_heads and head is not None
+        key = (group, spec.layer, head if per_head else None)
         if key not in self._cache:
             peak = 0.0
             for sid, other in model.graph.items():
-                if level_group(other.kind) != group:
+                if level_group(other.kind) != group or other.layer != spec.layer:
                     continue
-                if self._per_layer and other.layer is not None and other.layer != spec.layer:
-                    continue
-                peak = max(peak, _finite_peak(self._trace[sid]))
+                values = self._trace[sid]
+                if per_head and other.has_heads:
+                    values = values[head]
+                peak = max(peak, _finite_peak(values))
+            if group == "stream" and spec.layer is None:
+                for name in self.EMBEDDING_PARAMS:
+                    if name in model.params:
+                        peak = max(peak, _finite_peak(self._trace.param(name)))
             self._cache[key] = symmetric(peak)
         return self._cache[key]
 
     def for_param(self, name: str) -> tuple[float, float]:
+        if name in self.EMBEDDING_PARAMS and "embed" in self._trace.model.graph:
+            return self.for_stage("embed")
         key = (name, -1)
         if key not in self._cache:
             self._cache[key] = symmetric(_finite_peak(self._trace.param(name)))
@@ -338,7 +353,7 @@ def term_matrix(term: Term, trace: Trace, head: int, levels: LevelTable, columns
         data = data[h]
         axes = axes[1:]
         prefix = (h,)
-    lv = levels.for_stage(term.source)
+    lv = levels.for_stage(term.source, h if prefix else None)
     kind = colors.SEQUENTIAL if level_group(spec.kind) == "prob" else colors.DIVERGING
     if term.special == "mask":
         data = np.where(ops.causal_mask(data.shape[0]), -np.inf, 0.0)

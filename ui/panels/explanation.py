@@ -22,6 +22,11 @@ from ui.state import AppState
 EXPLANATIONS_DIR = RESOURCES_DIR / "explanations"
 PLACEHOLDERS = ("pos", "d_model", "d_head", "n_heads", "d_mlp", "vocab")
 DEFAULT_POINT_SIZE = 11
+NO_MASK_NOTE = (
+    "The causal mask is off here, so nothing is masked: every word sees every word of the sentence, "
+    "as in BERT-like encoders. The text below describes what the mask does when it is on "
+    "(View → Causal mask, Ctrl+Shift+M)."
+)
 #: at most this many stages' documents are kept (then the cache starts again)
 MAX_DOCUMENTS = 128
 
@@ -134,7 +139,7 @@ class ExplanationPanel(QWidget):
     def _render(self, *_: object) -> None:
         state = self._state
         sid = state.stage_id
-        key = (sid, tuple(state.trace.dims.items()), self._point_size)
+        key = (sid, tuple(state.trace.dims.items()), self._point_size, self._unmasked(state.model.graph[sid]))
         if self._shown is not None and self._shown[0] is state.model and self._shown[1:] == key:
             return
         self._shown = (state.model, *key)
@@ -163,6 +168,11 @@ class ExplanationPanel(QWidget):
                 document.deleteLater()
         self._documents.clear()
 
+    def _unmasked(self, spec: StageSpec) -> bool:
+        """A masking stage (or the softmax after it) while the causal mask is off: the text about
+        the mask must not read as if cells were hidden here."""
+        return spec.kind in ("attn.masked", "attn.pattern") and not self._state.option("causal")
+
     def _html(self, spec: StageSpec, text: Explanation | None) -> str:
         state = self._state
         trace = state.trace
@@ -173,6 +183,8 @@ class ExplanationPanel(QWidget):
             f"<h2 style='margin-bottom:0'>{_esc(spec.title)}</h2>",
             f"<p style='margin-top:2px; color:#666666; font-size:{small}pt'>{_esc(spec.id)}</p>",
         ]
+        if self._unmasked(spec):
+            out.append(f"<p style='background:#fff4d6; padding:4px'><b>{_esc(NO_MASK_NOTE)}</b></p>")
         if text is not None:
             if text.heading:
                 out.append(f"<p><i>{_inline(text.heading)}</i></p>")
