@@ -138,6 +138,7 @@ class MainWindow(QMainWindow):
         self.readout.setObjectName("readout")
         self.statusBar().addWidget(self.readout, 1)
         self._presentation_restore: tuple[bytes, bool] | None = None
+        self._first_start_docks = False
 
         self._build_menus()
         self._build_toolbar()
@@ -440,6 +441,21 @@ class MainWindow(QMainWindow):
         )
 
     # -- settings ----------------------------------------------------------------------------------------
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        if self._first_start_docks:
+            self._first_start_docks = False
+            self._size_docks_for_first_start()
+
+    def _size_docks_for_first_start(self) -> None:
+        """The canvas gets most of the width; on small screens and projectors the side docks
+        give up some of theirs. The explanation is read and the chart below it glanced at: the
+        text gets the larger half of the right column."""
+        width = self.width()
+        navigator, explanation = (240, 340) if width >= 1500 else (int(width * 0.15), int(width * 0.24))
+        self.resizeDocks([self.navigator_dock, self.explanation_dock], [navigator, explanation], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.explanation_dock, self.next_token_dock], [55, 45], Qt.Orientation.Vertical)
+
     def _restore_settings(self) -> None:
         geometry = self.settings.value("window/geometry")
         layout = self.settings.value("window/state")
@@ -447,10 +463,8 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         if layout is not None:
             self.restoreState(layout)
-        else:  # first start: the canvas gets most of the width
-            self.resizeDocks([self.navigator_dock, self.explanation_dock], [240, 340], Qt.Orientation.Horizontal)
-            # the explanation is read, the chart below it glanced at: give the text the larger half
-            self.resizeDocks([self.explanation_dock, self.next_token_dock], [55, 45], Qt.Orientation.Vertical)
+        else:  # first start: docks are sized when the window is first shown, at its real size
+            self._first_start_docks = True
         view = {}
         for name, kind in DISPLAY_SETTINGS:
             key = f"display/{name}"

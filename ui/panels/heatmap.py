@@ -37,6 +37,8 @@ BAR_WIDTH = 12.0
 MAX_CELL_ASPECT = 2.0
 MIN_CELL_HEIGHT = 36.0
 MIN_BAR_HEIGHT = 90.0
+#: besides its row labels, a panel needs at least this much width: a few cells and the colour bar
+MIN_CELLS_AND_BAR_WIDTH = 110
 
 
 @dataclass(frozen=True)
@@ -379,7 +381,7 @@ class HeatmapPanel(pg.GraphicsView):
     def _fit_minimum_width(self) -> None:
         """Never let the layout squeeze the panel below its row labels, a few cells and the colour
         bar; a squeezed panel would draw cells where the mouse is not."""
-        self.setMinimumWidth(int(self._row_extent + 140) + 10)
+        self.setMinimumWidth(int(self._row_extent + MIN_CELLS_AND_BAR_WIDTH))
 
     def _title_lines(self) -> tuple[str, str]:
         m = self._matrix
