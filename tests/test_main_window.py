@@ -159,6 +159,20 @@ def test_scores_before_and_after_scaling_each_have_a_scale_for_the_head_shown(ma
     assert scaled_panel.matrix.levels[1] < raw_panel.matrix.levels[1]
 
 
+def test_when_not_every_column_has_room_for_a_name_the_columns_that_matter_get_one(make_main_window, qtbot) -> None:
+    """fluffy's head 0 writes "creature"'s change into colour-blue and texture-fluffy: with 29
+    named columns in a narrow panel, every k-th label used to leave exactly those unnamed."""
+    window = make_main_window("fluffy", stage="blocks.0.attn.head_out")
+    qtbot.wait(50)
+    result = window.canvas.panels[-1]
+    drawn = result.labels_drawn(1)
+    assert 0 < len(drawn) < 29, "the test needs a panel too narrow to name every dimension"
+    assert {"colour-blue", "texture-fluffy"} <= set(drawn), drawn
+    labels = result.matrix.col_labels
+    positions = [labels.index(name) for name in drawn]
+    assert positions == sorted(positions)
+
+
 def test_sentence_edits_update_or_keep_the_view(make_main_window, qtbot) -> None:
     from PySide6.QtWidgets import QLabel, QLineEdit
 

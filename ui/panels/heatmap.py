@@ -37,8 +37,12 @@ BAR_WIDTH = 12.0
 MAX_CELL_ASPECT = 2.0
 MIN_CELL_HEIGHT = 36.0
 MIN_BAR_HEIGHT = 90.0
-#: besides its row labels, a panel needs at least this much width: a few cells and the colour bar
-MIN_CELLS_AND_BAR_WIDTH = 110
+#: besides its row labels and colour bar, a panel keeps room for cells this wide, within
+#: MIN_CELLS_WIDTH pixels in all (so small screens still fit a whole equation)
+MIN_CELL_WIDTH = 6
+MIN_CELLS_WIDTH = (40, 72)
+#: axes longer than this get evenly spaced labels, not the largest rows or columns first
+MAX_RANKED_LABELS = 1024
 
 
 @dataclass(frozen=True)
@@ -306,6 +310,9 @@ class HeatmapPanel(pg.GraphicsView):
         self._high_contrast = False
         self._hover_cell: tuple[int, int] | None = None
         self._layout: _Layout | None = None
+        self._shown_data = np.zeros((0, 0))
+        #: per axis (0 rows, 1 columns): each row's or column's largest |value|, for choosing labels
+        self._importance: dict[int, np.ndarray] = {}
         self._dirty = True
         self._image: QImage | None = None
         self._any_masked = False
@@ -349,6 +356,8 @@ class HeatmapPanel(pg.GraphicsView):
         data = np.asarray(matrix.data, dtype=np.float64)
         if data.ndim == 1:
             data = data[None, :]
+        self._shown_data = data
+        self._importance = {}
         hidden = ~np.isfinite(data)
         masked_zeros = masked_cells(matrix)
         if masked_zeros is not None and masked_zeros.shape == hidden.shape:
@@ -358,7 +367,7 @@ class HeatmapPanel(pg.GraphicsView):
         self._render_image(data, hidden if self._any_masked else None)
         if previous is None or previous.row_labels != matrix.row_labels:
             self._row_extent = _label_extent(matrix.row_labels, self._label_font)
-            self._fit_minimum_width()
+        self._fit_minimum_width()
         if previous is None or previous.col_labels != matrix.col_labels:
             self._col_extent = _label_extent(matrix.col_labels, self._label_font)
         self._lines = self._title_lines()
@@ -381,7 +390,14 @@ class HeatmapPanel(pg.GraphicsView):
     def _fit_minimum_width(self) -> None:
         """Never let the layout squeeze the panel below its row labels, a few cells and the colour
         bar; a squeezed panel would draw cells where the mouse is not."""
-        self.setMinimumWidth(int(self._row_extent + MIN_CELLS_AND_BAR_WIDTH))
+        m = self._matrix
+        tick_width = _bar_labels(m.levels, 200.0, self._label_font)[1] if m is not None else 30.0
+        bar_total = BAR_WIDTH + 5.0 + tick_width + 2.0 + 2 * SPACING
+        cols = self._shape()[1] if m is not None else 1
+        cells = min(max(MIN_CELL_WIDTH * cols, MIN_CELLS_WIDTH[0]), MIN_CELLS_WIDTH[1])
+        width = int(math.ceil(2 * MARGIN + self._row_extent + bar_total + cells))
+        if width != self.minimumWidth():
+            self.setMinimumWidth(width)
 
     def _title_lines(self) -> tuple[str, str]:
         m = self._matrix
@@ -524,7 +540,7 @@ class HeatmapPanel(pg.GraphicsView):
         row_items = []
         step = max(1, math.ceil(line / max(cell_h, 1e-6)))
         room = self._row_extent - 5.0
-        for i in range(0, rows, step):
+        for i in self._labelled(0, rows, step, m.row_labels):
             text = m.row_labels[i] if i < len(m.row_labels) else ""
             if not text:
                 continue
@@ -538,7 +554,7 @@ class HeatmapPanel(pg.GraphicsView):
         col_items = []
         step = max(1, math.ceil(line / max(cell_w, 1e-6)))
         origin = QPointF(0.0, plot_top - 5.0)
-        for i in range(0, cols, step):
+        for i in self._labelled(1, cols, step, m.col_labels):
             text = m.col_labels[i] if i < len(m.col_labels) else ""
             if not text:
                 continue
@@ -557,6 +573,24 @@ class HeatmapPanel(pg.GraphicsView):
             plot, cell_w, cell_h, title_items, title_font, sub_items, sub_font, row_items, col_items, origin,
             label_font, bar, tick_items, numbers_font, numbers, masked,
         )
+
+    def _labelled(self, axis: int, count: int, step: int, labels: tuple[str, ...]) -> list[int] | range:
+        """Which rows (axis 0) or columns (axis 1) get a label when there is room for one in every
+        ``step``. Plain indices: evenly spaced. Names (tokens, named dimensions, neurons): the
+        rows or columns with the largest values first, so the ones that matter are named (the
+        column W_O writes into, the word that moved), then the others where room is left."""
+        if step <= 1:
+            return range(count)
+        if count > MAX_RANKED_LABELS or all(label.isdigit() for label in labels[:count] if label):
+            return range(0, count, step)
+        importance = self._importance.get(axis)
+        if importance is None:
+            importance = self._importance[axis] = _peaks(self._shown_data, axis)
+        taken = np.zeros(count, dtype=bool)
+        for i in np.lexsort((np.arange(count), -importance[:count])):
+            if not taken[max(0, i - step + 1): i + step].any():
+                taken[i] = True
+        return np.flatnonzero(taken).tolist()
 
     def _numbers_layout(self, m: Matrix, rows: int, cols: int, plot: QRectF, cell_w: float, cell_h: float):  # noqa: ANN202
         """The numbers in cells, when they are on and fit: one size for the panel, the largest
@@ -697,6 +731,14 @@ class HeatmapPanel(pg.GraphicsView):
             p.restore()
 
     # -- numbers in cells -------------------------------------------------------------------------
+    def labels_drawn(self, axis: int) -> list[str]:
+        """The row (axis 0) or column (axis 1) labels drawn, in order (thin rows or columns
+        leave some out; long labels are cut with "…")."""
+        layout = self._ensure_layout()
+        if layout is None:
+            return []
+        return [st.text() for st, *_ in (layout.row_labels if axis == 0 else layout.col_labels)]
+
     def numbers_visible(self) -> bool:
         layout = self._ensure_layout()
         return layout is not None and bool(layout.numbers)
@@ -748,6 +790,12 @@ class HeatmapPanel(pg.GraphicsView):
             self._place_overlays()
             self._hover_box.show()
         self.cell_hovered.emit(cell)
+
+
+def _peaks(data: np.ndarray, axis: int) -> np.ndarray:
+    """Largest finite |value| of each row (axis 0) or column (axis 1); 0 where none is finite."""
+    magnitude = np.where(np.isfinite(data), np.abs(data), 0.0)
+    return magnitude.max(axis=1 - axis) if magnitude.size else np.zeros(data.shape[axis])
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int, int]]:
