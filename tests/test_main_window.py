@@ -173,6 +173,24 @@ def test_when_not_every_column_has_room_for_a_name_the_columns_that_matter_get_o
     assert positions == sorted(positions)
 
 
+@pytest.mark.parametrize(("preset", "stage"), [("fluffy", "blocks.0.attn.pattern"), ("fluffy", "blocks.0.attn.q"), ("toy", "blocks.0.ln1")])
+def test_token_rows_line_up_across_the_equation(make_main_window, qtbot, preset: str, stage: str) -> None:
+    """Row i of every operand with a row per token sits at the height of row i of the result,
+    whatever the titles, column labels and widths of the panels."""
+    window = make_main_window(preset, stage=stage)
+    qtbot.wait(50)
+    panels = [p for p in window.canvas.panels if p.isVisible()]
+    result = panels[-1]
+    rows = result.matrix.data.shape[0]
+    token_panels = [p for p in panels if p.matrix.row_labels == result.matrix.row_labels]
+    assert len(token_panels) >= 2
+    for panel in token_panels:
+        for row in range(rows):
+            mine = panel.mapTo(window, panel.cell_center_in_widget(row, 0)).y()
+            theirs = result.mapTo(window, result.cell_center_in_widget(row, 0)).y()
+            assert abs(mine - theirs) <= 1, (panel.matrix.title, row, mine, theirs)
+
+
 def test_sentence_edits_update_or_keep_the_view(make_main_window, qtbot) -> None:
     from PySide6.QtWidgets import QLabel, QLineEdit
 

@@ -33,9 +33,11 @@ MAX_LABEL_EXTENT = 150.0
 MARGIN = 4.0
 SPACING = 2.0
 BAR_WIDTH = 12.0
-#: a cell is never drawn more than this many times taller than wide (but at least MIN_CELL_HEIGHT)
+#: a one-row matrix (a vector) is a strip at most this many times taller than its cells are wide
+#: (but at least MIN_CELL_HEIGHT); other rows are at most MAX_ROW_HEIGHT pixels high
 MAX_CELL_ASPECT = 2.0
 MIN_CELL_HEIGHT = 36.0
+MAX_ROW_HEIGHT = 110.0
 MIN_BAR_HEIGHT = 90.0
 #: besides its row labels and colour bar, a panel keeps room for cells this wide, within
 #: MIN_CELLS_WIDTH pixels in all (so small screens still fit a whole equation)
@@ -311,6 +313,7 @@ class HeatmapPanel(pg.GraphicsView):
         self._hover_cell: tuple[int, int] | None = None
         self._layout: _Layout | None = None
         self._shown_data = np.zeros((0, 0))
+        self._min_plot_top = 0.0
         #: per axis (0 rows, 1 columns): each row's or column's largest |value|, for choosing labels
         self._importance: dict[int, np.ndarray] = {}
         self._dirty = True
@@ -521,7 +524,7 @@ class HeatmapPanel(pg.GraphicsView):
         # the colour bar's labels decide its width
         levels = m.levels
         top_axis = self._col_extent
-        plot_top = y + top_axis
+        plot_top = max(y + top_axis, self._min_plot_top)  # (lined up with the canvas's other panels)
         plot_bottom = max(height - MARGIN, plot_top + 1.0)
         available = plot_bottom - plot_top
         _, tick_width = _bar_labels(levels, available, label_font)
@@ -531,7 +534,10 @@ class HeatmapPanel(pg.GraphicsView):
         cell_w = (right - left) / max(cols, 1)
         # cells at most MAX_CELL_ASPECT times taller than wide: a few tokens, or one row, do not
         # stretch into tall stripes; the panel keeps its top-left corner and the rest stays white
-        cell_h = min(available / max(rows, 1), max(cell_w * MAX_CELL_ASPECT, MIN_CELL_HEIGHT))
+        if rows == 1:  # a vector: a strip, not a tall band
+            cell_h = min(available, max(cell_w * MAX_CELL_ASPECT, MIN_CELL_HEIGHT))
+        else:  # the same height in every panel with as many rows, so rows line up across the equation
+            cell_h = min(available / rows, MAX_ROW_HEIGHT)
         plot = QRectF(left, plot_top, right - left, cell_h * rows)
         bar_height = min(available, max(plot.height(), MIN_BAR_HEIGHT))
         ticks, _ = _bar_labels(levels, bar_height, label_font)
@@ -731,6 +737,18 @@ class HeatmapPanel(pg.GraphicsView):
             p.restore()
 
     # -- numbers in cells -------------------------------------------------------------------------
+    def natural_plot_top(self) -> float:
+        """Where the cells would start: below the title, subtitle and column labels."""
+        lines = sum(bool(line) for line in self._lines[:1]) * self._title_font.line
+        lines += bool(self._lines[1]) * self._sub_font.line
+        return MARGIN + lines + SPACING + self._col_extent
+
+    def set_min_plot_top(self, top: float) -> None:
+        """Start the cells no higher than ``top`` (the canvas lines up the rows of its panels)."""
+        if top != self._min_plot_top:
+            self._min_plot_top = top
+            self._invalidate()
+
     def labels_drawn(self, axis: int) -> list[str]:
         """The row (axis 0) or column (axis 1) labels drawn, in order (thin rows or columns
         leave some out; long labels are cut with "…")."""

@@ -167,6 +167,10 @@ class StageCanvas(QWidget):
                     self._row.addWidget(label, 0)
                 label.show()
                 op_i += 1
+        shown = self._panels[:panel_i]
+        top = max((panel.natural_plot_top() for panel in shown), default=0.0)
+        for panel in shown:  # every panel's cells start at the same height: rows line up
+            panel.set_min_plot_top(top)
         for panel in self._panels[panel_i:]:
             panel.hide()
         for label in self._operators[op_i:]:
