@@ -49,6 +49,7 @@ PLAY_SPEEDS = (("0.5 s per step", 500), ("1 s per step", 1000), ("2 s per step",
 NORMAL_POINT_SIZE = 10
 PRESENTATION_POINT_SIZE = 17
 PRESENTATION_EXPLANATION_SHARE = 0.3
+DEFAULT_SIZE = (1500, 950)
 #: view toggles kept between runs, with their types
 DISPLAY_SETTINGS = (("layout", str), ("show_numbers", bool), ("high_contrast", bool))
 
@@ -143,7 +144,8 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_toolbar()
         self._connect()
-        self.resize(1500, 950)
+        screen = self.screen().availableGeometry()  # a small laptop or projector: no bigger than it
+        self.resize(min(DEFAULT_SIZE[0], screen.width()), min(DEFAULT_SIZE[1], screen.height()))
         self._restore_settings()
         self._sync_from_state()
         self._sync_compare_dock()

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, QSizeF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, QSize, QSizeF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QImage, QPainter, QPen, QStaticText, QTransform
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem, QGraphicsWidget
 
@@ -737,6 +737,12 @@ class HeatmapPanel(pg.GraphicsView):
             p.restore()
 
     # -- numbers in cells -------------------------------------------------------------------------
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        """Low: the panel takes the height it is given. (A tall hint made the canvas's row, whose
+        word-wrapped operator labels give it a height-for-width, taller than the window's room
+        for it in presentation mode, cutting off the bottom rows.)"""
+        return QSize(super().sizeHint().width(), self.minimumHeight())
+
     def natural_plot_top(self) -> float:
         """Where the cells would start: below the title, subtitle and column labels."""
         lines = sum(bool(line) for line in self._lines[:1]) * self._title_font.line
