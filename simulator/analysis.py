@@ -1,4 +1,5 @@
-"""Small read-outs of a trace for the app's side views: top-k, a 2-D PCA, cosine similarity.
+"""Small read-outs of a trace for the app's side views: top-k, a 2-D PCA, cosine similarity,
+the change between two traces.
 
 Pure NumPy, like the rest of the engine: the GUI asks these functions instead of doing maths
 itself, and they can be tested (and used from notebooks) without Qt.
@@ -9,6 +10,18 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
+
+
+def change(old: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """new − old, entry by entry, for the "show change since the last edit" view.
+
+    Where the old value is not finite the new value stands (a masked −∞ stays −∞, and an entry
+    that just became finite shows what it is now); a difference beyond the float range is ±∞,
+    without a warning.
+    """
+    old, new = np.asarray(old), np.asarray(new)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.where(np.isfinite(new) & np.isfinite(old), new - np.where(np.isfinite(old), old, 0), new)
 
 
 def top_k(probs_row: np.ndarray | Sequence[float], k: int) -> list[tuple[int, float]]:

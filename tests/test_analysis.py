@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import simulator
+from simulator import analysis
 from simulator.analysis import cosine_similarity, pca_2d, top_k
 
 
@@ -166,3 +167,12 @@ def test_cosine_table_matches_the_formula_row_by_row() -> None:
 def test_cosine_rejects_mismatched_shapes() -> None:
     with pytest.raises(ValueError):
         cosine_similarity([1, 2], [1, 2, 3])
+
+
+def test_change_is_new_minus_old_where_both_are_finite() -> None:
+    old = np.array([[1.0, -np.inf, 3e38, 2.0], [np.inf, 0.5, -3e38, np.nan]], dtype=np.float32)
+    new = np.array([[1.5, -np.inf, -3e38, np.inf], [4.0, 0.5, 3e38, 1.0]], dtype=np.float32)
+    with np.errstate(all="raise"):  # no warning escapes, even for the overflowing difference
+        got = analysis.change(old, new)
+    expected = [[0.5, -np.inf, -np.inf, np.inf], [4.0, 0.0, np.inf, 1.0]]
+    np.testing.assert_array_equal(got, np.array(expected, dtype=np.float32))

@@ -18,6 +18,7 @@ from PySide6.QtCore import QCoreApplication, QEvent, QObject, QSize, Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
+from simulator import analysis
 from ui.panels.heatmap import HeatmapPanel, Matrix, format_value
 from ui.stage_layouts import LevelTable, Term, layout_for, linked_cells, oriented, symmetric, term_matrix
 from ui.state import LAYOUT_COLUMNS, AppState, Hover
@@ -225,8 +226,7 @@ class StageCanvas(QWidget):
         new = state.trace[term.source]
         if old.shape != new.shape:
             return replace(matrix, note="the sentence changed since the edit")
-        with np.errstate(over="ignore"):  # a change beyond the float range is shown as ±∞, not warned about
-            delta = np.where(np.isfinite(new) & np.isfinite(old), new - np.where(np.isfinite(old), old, 0), new)
+        delta = analysis.change(old, new)
         if term.by_head:
             delta = delta[state.head]
         if delta.ndim == 1:
