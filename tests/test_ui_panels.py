@@ -15,6 +15,7 @@ import simulator
 from simulator.analysis import pca_2d, top_k
 from simulator.stages import param_shapes
 from ui.commands import SetOptionCommand, SetParamCommand, SetTextCommand
+from ui.math_html import equation_plain
 from ui.panels.embedding_view import EmbeddingView
 from ui.panels.explanation import EXPLANATIONS_DIR, ExplanationPanel, fill_shapes, parse_explanation
 from ui.panels.navigator import STAGE_ROLE, PipelineNavigator
@@ -168,7 +169,7 @@ def test_explanation_shows_text_equation_filled_shapes_and_the_preset_note(state
     first_sentence = source.split("\n\n")[1].split(".")[0]
     assert text.startswith(spec.title)
     assert first_sentence in text
-    assert spec.equation in text
+    assert equation_plain(spec.equation) in text
     assert "A = softmax(M) : (4×4) → (4×4)" in text and "2 heads" in text
     assert "Try this" in text and "add up its numbers" in text
     assert "In this model" in text and state.model.info.notes["attn.pattern"] in text
@@ -180,7 +181,7 @@ def test_explanation_follows_stage_sentence_and_model(state, qtbot) -> None:
     panel = ExplanationPanel(state)
     qtbot.addWidget(panel)
     state.set_stage("blocks.1.attn.q")
-    assert "Q = X · W_Q : (4×16) · (16×8) → (4×8)" in panel.plain_text()
+    assert equation_plain("Q = X · W_Q : (4×16) · (16×8) → (4×8)") in panel.plain_text()
     assert "In this model" in panel.plain_text() and state.model.info.notes["attn.q"] in panel.plain_text()
     state.undo_stack.push(SetTextCommand(state, "the cat walks by the bank"))
     assert "(6×16) · (16×8) → (6×8)" in panel.plain_text()
@@ -214,11 +215,11 @@ def test_explanation_missing_file_falls_back_and_texts_are_cached(state, qtbot, 
     spec = state.model.graph["tokens"]
     text = panel.plain_text()
     assert "No explanation has been written for this step yet" in text
-    assert spec.title in text and spec.equation in text and "[pos 4]" in text
+    assert spec.title in text and equation_plain(spec.equation) in text and "[pos 4]" in text
     state.set_stage("embed")
     text = panel.plain_text()
     assert "Each token id picks a row." in text and "Second paragraph." in text
-    assert "E = W_E[t]" in text and "(4×16)" in text and "Change a word." in text
+    assert equation_plain("E = W_E[t]") in text and "(4×16)" in text and "Change a word." in text
     (tmp_path / "embed.md").write_text("# Changed\n", encoding="utf-8")
     state.set_stage("tokens")
     state.set_stage("embed")
@@ -593,3 +594,13 @@ def test_embedding_without_blocks(qtbot) -> None:
     shown(view, qtbot)
     assert view.layer() is None and view.stage_pair() is None
     assert view.findChild(QLabel, "embeddingUnsupported").isVisible() and not view.plot.isVisible()
+
+
+def test_equations_show_subscripts_and_superscripts_as_in_a_maths_book() -> None:
+    from ui.math_html import equation_html
+
+    assert equation_html("Q = X · W_Q + b_Q") == "Q = X · W<sub>Q</sub> + b<sub>Q</sub>"
+    assert equation_html("ΔE_h = Z_h · W_O[h]") == "ΔE<sub>h</sub> = Z<sub>h</sub> · W<sub>O</sub>[h]"
+    assert equation_html("A = e^(M[i, j]) / Σ_k e^x") == "A = e<sup>M[i, j]</sup> / Σ<sub>k</sub> e<sup>x</sup>"
+    assert equation_html("x_{i+1} < 2") == "x<sub>i+1</sub> &lt; 2"
+    assert equation_plain("S / √d_head") == "S / √dhead"

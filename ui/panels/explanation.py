@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QTextBrowser, QVBoxLayout, QWidget
 
 from resources import RESOURCES_DIR
 from simulator.stages import StageSpec
+from ui.math_html import equation_html
 from ui.state import AppState
 
 EXPLANATIONS_DIR = RESOURCES_DIR / "explanations"
@@ -241,5 +242,5 @@ def _heading(name: str) -> str:
 def _formula(text: str) -> str:
     return (
         "<p style='margin-top:2px; margin-bottom:4px'>"
-        f"<span style='font-family:monospace; background-color:#f2f2f2'>&nbsp;{_esc(text)}&nbsp;</span></p>"
+        f"<span style='font-family:serif; background-color:#f2f2f2'>&nbsp;{equation_html(text)}&nbsp;</span></p>"
     )

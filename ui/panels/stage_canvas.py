@@ -19,6 +19,7 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
 from simulator import analysis
+from ui.math_html import equation_html
 from ui.panels.heatmap import HeatmapPanel, Matrix, format_value
 from ui.stage_layouts import LevelTable, Term, layout_for, linked_cells, oriented, symmetric, term_matrix
 from ui.state import LAYOUT_COLUMNS, AppState, Hover
@@ -249,7 +250,7 @@ class StageCanvas(QWidget):
         self._set_header(
             f"<span style='font-size:{size + 8}pt; font-weight:600'>{stage.title}</span>"
             f"<span style='font-size:{size + 1}pt; color:#666'>&nbsp;&nbsp;{stage.id}{head} · step {position} of {len(ids)}</span><br>"
-            f"<span style='font-size:{size + 5}pt; font-family:serif'>{_escape(stage.equation)}</span>"
+            f"<span style='font-size:{size + 5}pt; font-family:serif'>{equation_html(stage.equation)}</span>"
             f"<span style='font-size:{size}pt; color:#666'>&nbsp;&nbsp;&nbsp;{stage.shape_text}</span>"
         )
 
@@ -351,7 +352,3 @@ def readout(matrix: Matrix, row: int, col: int, value: float) -> str:
         parts.append(f"{matrix.col_axis} '{matrix.col_labels[col]}'")
     shown = "masked (−∞)" if np.isneginf(value) else format_value(value).replace("−", "-")
     return " · ".join(parts) + f" = {shown}"
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
