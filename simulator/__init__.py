@@ -55,7 +55,8 @@ def load(name_or_path: str | os.PathLike[str]) -> Model:
 
         return load_checkpoint(path)
     if path.is_file():
-        if path.suffix in _CHECKPOINT_SUFFIXES or path.name in _CHECKPOINT_FILES:
+        inside_checkpoint = (path.parent / "config.json").is_file()
+        if inside_checkpoint and (path.suffix.lower() in _CHECKPOINT_SUFFIXES or path.name.lower() in _CHECKPOINT_FILES):
             raise ModelFileError(
                 f"{path.name} is one file of a checkpoint: open the folder that holds it instead ({path.parent})"
             )

@@ -261,9 +261,19 @@ def test_loading_checkpoints_never_imports_torch_or_transformers() -> None:
 
 
 @pytest.mark.parametrize("name", ["model.safetensors", "config.json"])
-def test_a_file_inside_a_checkpoint_folder_points_to_the_folder(name: str) -> None:
+def test_a_file_inside_a_checkpoint_folder_points_to_the_folder(name: str, tmp_path: Path) -> None:
     with pytest.raises(ModelFileError, match=f"{name} is one file of a checkpoint: open the folder"):
         simulator.load(GPT2 / name)
+    shutil.copy(GPT2 / "config.json", tmp_path / "config.json")
+    shutil.copy(GPT2 / "model.safetensors", tmp_path / "MODEL.SAFETENSORS")  # any case
+    with pytest.raises(ModelFileError, match="one file of a checkpoint"):
+        simulator.load(tmp_path / "MODEL.SAFETENSORS")
+
+
+def test_a_safetensors_file_outside_a_checkpoint_is_just_not_a_model_file(tmp_path: Path) -> None:
+    shutil.copy(GPT2 / "model.safetensors", tmp_path / "weights.safetensors")
+    with pytest.raises(ModelFileError, match="not an .npz archive"):
+        simulator.load(tmp_path / "weights.safetensors")
 
 
 def test_the_app_with_a_checkpoint_open_never_imports_torch_or_transformers(tmp_path: Path) -> None:

@@ -76,3 +76,36 @@ def test_ctrl_z_undoes_a_weight_edit_from_the_canvas(make_main_window) -> None:
     assert (state.model.params["embed.W_E"] == before).all()
     _press(window, Qt.Key.Key_Z, CTRL | SHIFT)
     assert state.model.params["embed.W_E"][0, 0] == 0.75
+
+
+def test_ctrl_z_after_typing_text_that_cannot_run_brings_back_the_last_sentence(make_main_window) -> None:
+    """Clearing the box runs nothing (an empty sentence is an error): Ctrl+Z takes the typing
+    back, it does not undo an unrelated earlier edit on the history."""
+    window = make_main_window(stage="embed")
+    state = window.state
+    original = state.text
+    assert window.weight_editor.set_value("embed.W_E", (0, 0), "0.75")
+    _press(window, Qt.Key.Key_F2)
+    edit = window.sentence_box.edit
+    edit.selectAll()
+    _press(window, Qt.Key.Key_Delete)
+    assert edit.text() == "" and state.text_error
+    _press(window, Qt.Key.Key_Z, CTRL)
+    assert edit.text() == original and not state.text_error
+    assert state.model.params["embed.W_E"][0, 0] == 0.75, "the weight edit is still there"
+    _press(window, Qt.Key.Key_Z, CTRL)  # now the history: the weight edit
+    assert state.model.params["embed.W_E"][0, 0] != 0.75
+
+
+def test_ctrl_z_with_nothing_to_undo_leaves_the_sentence_alone(make_main_window) -> None:
+    window = make_main_window()
+    state = window.state
+    _press(window, Qt.Key.Key_F2)
+    edit = window.sentence_box.edit
+    edit.end(False)
+    QTest.keyClicks(edit, " cat")  # (the line edit's own undo history now has this typing)
+    state.undo_stack.clear()
+    text = edit.text()
+    assert text.endswith(" cat")
+    _press(window, Qt.Key.Key_Z, CTRL)
+    assert edit.text() == text == state.text and state.undo_stack.count() == 0

@@ -7,6 +7,7 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 
+from ui import colors
 from ui.state import LAYOUT_COLUMNS
 
 
@@ -336,6 +337,7 @@ def test_screenshot_entry_point_writes_a_non_blank_png(tmp_path) -> None:
 
 def test_high_contrast_redraws_every_panel_and_undoes(make_main_window) -> None:
     window = make_main_window(text="a fluffy blue creature", stage="blocks.0.attn.masked")
+    window.actions["numbers"].trigger()  # (cells without numbers: one colour each)
     before = window.canvas.result_panel.grab().toImage()
     window.actions["contrast"].trigger()
     assert window.state.view.high_contrast
@@ -344,6 +346,20 @@ def test_high_contrast_redraws_every_panel_and_undoes(make_main_window) -> None:
     assert corner.lightness() < 60, "high contrast draws on a dark background"
     assert before.pixelColor(3, 3).lightness() > 200
     np.testing.assert_array_equal(window.canvas.result_panel.matrix.data, window.state.trace["blocks.0.attn.masked"][0])
+
+    def cell_colour(image, high: bool) -> tuple[int, int]:  # noqa: ANN001
+        """(the pixel at the middle of cell (3, 0), the colour map's colour for its value)"""
+        panel = window.canvas.result_panel
+        centre = panel.cell_center_in_widget(3, 0)
+        value = panel.matrix.data[3:4, 0:1]
+        expected = colors.argb_image(value, panel.matrix.levels, panel.matrix.kind, high)[0, 0]
+        return image.pixel(round(centre.x()), round(centre.y())), int(expected)
+
+    got, expected = cell_colour(after, True)
+    assert got == expected, "the cells are drawn with the high-contrast colour map"
     window.actions["undo"].trigger()
     assert not window.state.view.high_contrast
-    assert window.canvas.result_panel.grab().toImage().pixelColor(3, 3).lightness() > 200
+    image = window.canvas.result_panel.grab().toImage()
+    assert image.pixelColor(3, 3).lightness() > 200
+    got, expected = cell_colour(image, False)
+    assert got == expected

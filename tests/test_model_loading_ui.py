@@ -304,3 +304,33 @@ def test_a_second_load_while_one_is_running_is_refused(make_main_window, qtbot, 
     assert "Still loading checkpoints/gpt2-tiny" in window.statusBar().currentMessage()
     wait_for_load(qtbot, window)
     assert window.state.model.info.name == "gpt2-tiny"
+
+
+def _open_bert(window, qtbot, monkeypatch) -> None:  # noqa: ANN001
+    choose_folder(monkeypatch, BERT)
+    window.actions["open_model"].trigger()
+    wait_for_load(qtbot, window)
+    assert "pooled" in window.state.model.graph
+
+
+def test_the_next_token_view_hidden_for_an_encoder_is_back_at_the_next_start(make_main_window, qtbot, monkeypatch) -> None:
+    first = make_main_window()
+    _open_bert(first, qtbot, monkeypatch)
+    assert not first.next_token_dock.isVisible()
+    first.state.undo_stack.setClean()
+    first.close()  # saves the dock layout
+    second = make_main_window()  # same settings file, a decoder again
+    assert second.next_token_dock.isVisible(), "hidden for the encoder only, not for good"
+
+
+def test_leaving_presentation_shows_the_docks_of_the_model_loaded_meanwhile(make_main_window, qtbot, monkeypatch) -> None:
+    window = make_main_window()
+    window.actions["presentation"].trigger()
+    _open_bert(window, qtbot, monkeypatch)
+    window.actions["presentation"].trigger()
+    assert not window.in_presentation
+    assert not window.next_token_dock.isVisible() and not window.next_token_dock.toggleViewAction().isEnabled()
+    assert window.compare_dock.isVisible()
+    window.actions["undo"].trigger()  # back to the toy: next-token view, no comparison
+    assert window.state.model.info.name == "toy"
+    assert window.next_token_dock.isVisible() and not window.compare_dock.isVisible()

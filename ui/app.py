@@ -121,7 +121,19 @@ def run(argv: Sequence[str]) -> int:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     from PySide6.QtCore import qInstallMessageHandler
 
-    previous = qInstallMessageHandler(_without_platform_notes)
+    previous = qInstallMessageHandler(None)
+
+    def without_platform_notes(mode, context, message: str) -> None:  # noqa: ANN001 (Qt types)
+        """Qt's messages as usual (to the handler before ours, or stderr), minus the platform
+        notes that are not about the app."""
+        if any(note in message for note in _PLATFORM_NOTES):
+            return
+        if previous is not None:
+            previous(mode, context, message)
+        else:
+            sys.stderr.write(message + "\n")
+
+    qInstallMessageHandler(without_platform_notes)
     try:
         return _run(options)
     finally:
@@ -130,12 +142,6 @@ def run(argv: Sequence[str]) -> int:
 
 #: what Qt's offscreen and some X11 platforms print on every window shown, harmlessly
 _PLATFORM_NOTES = ("does not support propagateSizeHints",)
-
-
-def _without_platform_notes(mode, context, message: str) -> None:  # noqa: ANN001 (Qt types)
-    """Qt's messages on stderr as usual, minus the platform notes that are not about the app."""
-    if not any(note in message for note in _PLATFORM_NOTES):
-        sys.stderr.write(message + "\n")
 
 
 def _run(options: "LaunchOptions") -> int:

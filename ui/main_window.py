@@ -98,8 +98,8 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.embedding_dock, self.compare_dock)
         self.next_token_dock.raise_()
         self._compare_supported: bool | None = None
-        #: whether the next-token view applies (True until a model without next-token probabilities loads)
-        self._next_token_supported = True
+        #: whether the next-token view applies to the model (None until the first check)
+        self._next_token_supported: bool | None = None
         self.params_browser = ParamsBrowser(state)
         self.weight_table = WeightTable(state)
         self.history = HistoryView(state.undo_stack)
@@ -324,15 +324,18 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(self.sessions.window_title(APP_NAME))
         self.setWindowModified(self.sessions.modified)
 
-    def _sync_compare_dock(self) -> None:
+    def _sync_compare_dock(self, force: bool = False) -> None:
         """The comparison dock exists only for sentence-embedding models: it appears (in front)
-        when such a model is loaded and goes away when one without a pooled stage is."""
+        when such a model is loaded and goes away when one without a pooled stage is. The
+        next-token dock goes away for models that predict no next token (an encoder's tab would
+        only say so, in front of useful ones) and comes back with one that does. ``force``:
+        apply both even if the model kind did not change (after restoring a saved dock layout)."""
         predicts = self.next_token.supported
         self.next_token_dock.toggleViewAction().setEnabled(predicts)
-        if predicts != self._next_token_supported:
-            # an encoder predicts no next token: its tab would only say so, in front of useful ones
+        if force or predicts != self._next_token_supported:
+            first = self._next_token_supported is None  # at start-up a decoder keeps the saved layout
             self._next_token_supported = predicts
-            if not self.in_presentation:
+            if not self.in_presentation and (force or not (first and predicts)):
                 self.next_token_dock.setVisible(predicts)
         supported = self.compare.supported
         self.compare_dock.toggleViewAction().setEnabled(supported)
@@ -398,7 +401,7 @@ class MainWindow(QMainWindow):
                 dock.hide()
             self.menuBar().hide()
             self.showFullScreen()
-            # the canvas is what the room looks at: the explanation takes at most ~30 % of the width
+            # the canvas is what the room looks at: the explanation takes about 30 % of the width
             screen_width = self.screen().availableGeometry().width()
             self.resizeDocks([self.explanation_dock], [int(screen_width * PRESENTATION_EXPLANATION_SHARE)], Qt.Orientation.Horizontal)
         elif not on and self._presentation_restore is not None:
@@ -407,6 +410,8 @@ class MainWindow(QMainWindow):
             self.menuBar().show()
             self.showMaximized() if maximized else self.showNormal()
             self.restoreState(saved)
+            self._compare_supported = None  # the model may have changed meanwhile
+            self._sync_compare_dock(force=True)
         self.canvas.set_font_point_size(size)
         self.explanation.set_font_point_size(size + 2)
         font = QFont(self.sentence_box.font())
@@ -484,7 +489,12 @@ class MainWindow(QMainWindow):
         if self.in_presentation:
             return
         self.settings.setValue("window/geometry", self.saveGeometry())
+        auto_hidden = self._next_token_supported is False and not self.next_token_dock.isVisible()
+        if auto_hidden:  # hidden for this model, not by the user: the next start shows it again
+            self.next_token_dock.show()
         self.settings.setValue("window/state", self.saveState())
+        if auto_hidden:
+            self.next_token_dock.hide()
         for name, _ in DISPLAY_SETTINGS:
             self.settings.setValue(f"display/{name}", getattr(self.state.view, name))
         self.settings.setValue("display/play_speed", self.speed_box.currentIndex())

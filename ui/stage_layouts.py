@@ -291,6 +291,7 @@ class LevelTable:
         return self._cache[key]
 
     def for_param(self, name: str) -> tuple[float, float]:
+        """Levels for a weight tensor: its own largest value, except W_E and W_pos (see above)."""
         if name in self.EMBEDDING_PARAMS and "embed" in self._trace.model.graph:
             return self.for_stage("embed")
         key = (name, -1)
@@ -369,6 +370,8 @@ def term_matrix(term: Term, trace: Trace, head: int, levels: LevelTable, columns
     masked_source = _masked_scores_of(trace, spec) if spec.kind == "attn.pattern" else None
     if masked_source is not None:  # the weights of keys the mask hid: hatched, like the −∞ they came from
         hidden = np.isneginf(masked_source[h] if prefix else masked_source)
+        if hidden.shape == data.shape:  # (a row whose scores all overflowed to −∞ is spread evenly: not masked)
+            hidden &= data == 0
         if hidden.any() and hidden.shape == data.shape:
             extra["masked"] = mask_extra(hidden)
     if len(axes) == 1:

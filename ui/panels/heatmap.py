@@ -313,6 +313,8 @@ class HeatmapPanel(pg.GraphicsView):
         self._hover_cell: tuple[int, int] | None = None
         self._layout: _Layout | None = None
         self._shown_data = np.zeros((0, 0))
+        #: cells drawn hatched instead of coloured (−∞, or masked attention weights), or None
+        self._hidden: np.ndarray | None = None
         self._min_plot_top = 0.0
         #: per axis (0 rows, 1 columns): each row's or column's largest |value|, for choosing labels
         self._importance: dict[int, np.ndarray] = {}
@@ -367,7 +369,8 @@ class HeatmapPanel(pg.GraphicsView):
             hidden |= masked_zeros
         self._any_masked = bool(hidden.any())
         self._masked_runs = _runs(hidden) if self._any_masked else []
-        self._render_image(data, hidden if self._any_masked else None)
+        self._hidden = hidden if self._any_masked else None
+        self._render_image(data, self._hidden)
         if previous is None or previous.row_labels != matrix.row_labels:
             self._row_extent = _label_extent(matrix.row_labels, self._label_font)
         self._fit_minimum_width()
@@ -427,8 +430,9 @@ class HeatmapPanel(pg.GraphicsView):
             self.setBackground("k" if high else "w")
             color = colors.HOVER_HIGH_CONTRAST if high else colors.HOVER
             self._hover_box.setPen(pg.mkPen(color, width=2))
-            if self._matrix is not None:
-                self.set_matrix(self._matrix)
+            if self._matrix is not None:  # the same matrix in the other colour map
+                self._render_image(self._shown_data, self._hidden)
+                self._invalidate()
 
     def set_font_point_size(self, size: int) -> None:
         self._font.setPointSize(size)

@@ -64,10 +64,10 @@ _HISTORY_KEYS = (QKeySequence.StandardKey.Undo, QKeySequence.StandardKey.Redo)
 
 
 class _SentenceEdit(QLineEdit):
-    """A line edit that reports Escape instead of letting it reach window shortcuts while the
-    typed text differs from the state's sentence, and leaves Undo/Redo to the window: every
-    keystroke is already a command on the app's one history, so the line edit's own undo
-    (which would take the key first) would fork a second history."""
+    """A line edit that reports Escape (and Undo) instead of letting them reach window shortcuts
+    while the typed text differs from the state's sentence (it could not run: empty, too long),
+    and otherwise leaves Undo/Redo to the window: every keystroke is already a command on the
+    app's one history, so the line edit's own undo would fork a second history."""
 
     escape_pressed = Signal()
 
@@ -80,15 +80,21 @@ class _SentenceEdit(QLineEdit):
             if event.key() == Qt.Key.Key_Escape and self._box.has_pending_text():
                 event.accept()
                 return True
+            if event.matches(QKeySequence.StandardKey.Undo) and self._box.has_pending_text():
+                event.accept()  # typed text that could not run: Undo takes it back (keyPressEvent)
+                return True
             if any(event.matches(key) for key in _HISTORY_KEYS):
                 event.ignore()  # not overridden: the window's Undo/Redo shortcuts run
                 return False
         return super().event(event)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt's name)
-        if event.key() == Qt.Key.Key_Escape:
-            self.escape_pressed.emit()
+        if event.key() == Qt.Key.Key_Escape or (event.matches(QKeySequence.StandardKey.Undo) and self._box.has_pending_text()):
+            self.escape_pressed.emit()  # back to the last sentence that ran
             event.accept()
+            return
+        if any(event.matches(key) for key in _HISTORY_KEYS):
+            event.accept()  # the window's history had nothing to undo: not the line edit's own either
             return
         super().keyPressEvent(event)
 
