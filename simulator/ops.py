@@ -12,6 +12,7 @@ infinite terms of both signs (or a NaN) give NaN, the honest answer when the res
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from typing import Callable
 
 import numpy as np
@@ -56,15 +57,15 @@ def gelu_tanh(x: np.ndarray) -> np.ndarray:
 ACTIVATION_FUNCTIONS = {"relu": relu, "gelu": gelu, "gelu_tanh": gelu_tanh}
 
 
+@lru_cache(maxsize=None)
+def _finfo(dtype: np.dtype) -> np.finfo:
+    """``np.finfo``, cached (it costs a microsecond, and the forward pass asks often)."""
+    return np.finfo(dtype)
+
+
 def _lowest(dtype: np.dtype) -> np.floating:
-    """The most negative finite number of a float dtype (cached)."""
-    lowest = _LOWEST.get(dtype)
-    if lowest is None:
-        lowest = _LOWEST[dtype] = np.finfo(dtype).min
-    return lowest
-
-
-_LOWEST: dict[np.dtype, np.floating] = {}
+    """The most negative finite number of a float dtype."""
+    return _finfo(dtype).min
 
 
 def all_finite(x: np.ndarray) -> bool:
@@ -174,14 +175,8 @@ def _layer_norm_scaled(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps:
 
 
 def _tiny(dtype: np.dtype) -> np.floating:
-    """The smallest normal number of a float dtype (cached: ``np.finfo`` costs a microsecond)."""
-    tiny = _TINY.get(dtype)
-    if tiny is None:
-        tiny = _TINY[dtype] = np.finfo(dtype).tiny
-    return tiny
-
-
-_TINY: dict[np.dtype, np.floating] = {}
+    """The smallest normal number of a float dtype."""
+    return _finfo(dtype).tiny
 
 
 def matmul(a: np.ndarray, b: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
