@@ -85,6 +85,11 @@ class Trace(Mapping[str, np.ndarray]):
     def __contains__(self, stage_id: object) -> bool:
         return stage_id in self.model.graph
 
+    def computed(self, stage_id: str) -> np.ndarray | None:
+        """The stage's value if this trace has already computed it, else None (never computes:
+        for views that compare with an older trace without paying for a pass of it)."""
+        return self._values.get(stage_id)
+
     # -- what stages ask for -----------------------------------------------------------------
     def param(self, name: str) -> np.ndarray:
         return self._params[name]

@@ -363,3 +363,44 @@ def test_high_contrast_redraws_every_panel_and_undoes(make_main_window) -> None:
     assert image.pixelColor(3, 3).lightness() > 200
     got, expected = cell_colour(image, False)
     assert got == expected
+
+
+def test_a_weight_edit_does_not_recolour_an_operand_whose_numbers_did_not_change(make_main_window, qtbot) -> None:
+    """Editing W_Q changes attention downstream, and with it the largest value of the layer's
+    residual-stream group: X (the stream going in) kept its numbers but got a new colour scale.
+    Scales are now widened by what the trace before the edit (or before a whole scrub) showed."""
+    window = make_main_window("fluffy", stage="blocks.0.attn.q")
+    state = window.state
+    x_panel = window.canvas.panels[0]
+    before = (np.array(x_panel.matrix.data), x_panel.matrix.levels)
+    assert window.weight_editor.set_value("blocks.0.attn.W_Q", (0, 2, 3), "-50")
+    np.testing.assert_array_equal(x_panel.matrix.data, before[0])
+    assert x_panel.matrix.levels == before[1]
+    window.actions["undo"].trigger()
+    for step, value in enumerate((10.0, -20.0, -50.0, -80.0)):  # one scrub gesture: one baseline
+        state.apply_param("blocks.0.attn.W_Q", value, (0, 2, 3), update_baseline=step == 0)
+        np.testing.assert_array_equal(x_panel.matrix.data, before[0])
+        assert x_panel.matrix.levels == before[1], value
+
+
+def test_traces_say_which_stages_they_computed_without_computing_more(qapp) -> None:  # noqa: ARG001
+    import simulator
+
+    trace = simulator.load("toy").trace("a fluffy blue creature")
+    assert trace.computed("blocks.0.attn.q") is None
+    q = trace["blocks.0.attn.q"]
+    assert trace.computed("blocks.0.attn.q") is q and trace.computed("blocks.0.ln1") is not None
+    assert trace.computed("logits") is None
+
+
+def test_the_change_of_a_probability_is_drawn_on_a_signed_scale(make_main_window) -> None:
+    window = make_main_window("fluffy", stage="blocks.0.attn.pattern")
+    assert window.canvas.result_panel.matrix.kind == colors.SEQUENTIAL
+    w_k = window.state.model.params["blocks.0.attn.W_K"][0]
+    row, col = np.unravel_index(np.abs(w_k).argmax(), w_k.shape)  # the adjectives' answer: gone
+    assert window.weight_editor.set_value("blocks.0.attn.W_K", (0, int(row), int(col)), "0")
+    window.actions["difference"].trigger()
+    shown = window.canvas.result_panel.matrix
+    assert shown.title.startswith("Change") and shown.kind == colors.DIVERGING
+    low, high = shown.levels
+    assert low == -high and np.abs(shown.data).max() > 0

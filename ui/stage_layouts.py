@@ -261,9 +261,20 @@ class LevelTable:
     #: weights whose rows the embedding stages copy: they share the embedding stages' scale
     EMBEDDING_PARAMS = ("embed.W_E", "pos_embed.W_pos")
 
-    def __init__(self, trace: Trace) -> None:
+    def __init__(self, trace: Trace, reference: Trace | None = None) -> None:
+        """``reference``: the trace before the last weight edit (or before a whole scrub). Its
+        stages already computed widen the scales, so an edit does not recolour matrices whose
+        numbers did not change, and a downstream change is seen against the old colours. It is
+        ignored unless it ran the same model on the same tokens with the same options."""
         self._trace = trace
         self._cache: dict[tuple, tuple[float, float]] = {}
+        same_input = (
+            reference is not None
+            and reference.model is trace.model
+            and np.array_equal(reference.ids, trace.ids)
+            and reference.options == trace.options
+        )
+        self._reference = reference if same_input else None
 
     def for_stage(self, stage_id: str, head: int | None = None) -> tuple[float, float]:
         """Levels for a stage (``head``: which head's slice is shown, for per-head stages)."""
@@ -279,10 +290,9 @@ class LevelTable:
             for sid, other in model.graph.items():
                 if level_group(other.kind) != group or other.layer != spec.layer:
                     continue
-                values = self._trace[sid]
-                if per_head and other.has_heads:
-                    values = values[head]
-                peak = max(peak, _finite_peak(values))
+                for values in (self._trace[sid], self._reference.computed(sid) if self._reference else None):
+                    if values is not None:
+                        peak = max(peak, _finite_peak(values[head] if per_head and other.has_heads else values))
             if group == "stream" and spec.layer is None:
                 for name in self.EMBEDDING_PARAMS:
                     if name in model.params:

@@ -19,6 +19,7 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
 from simulator import analysis
+from ui import colors
 from ui.math_html import equation_html
 from ui.panels.heatmap import HeatmapPanel, Matrix, format_value
 from ui.stage_layouts import LevelTable, Term, layout_for, linked_cells, oriented, symmetric, term_matrix
@@ -105,7 +106,7 @@ class StageCanvas(QWidget):
         state = self._state
         trace = state.trace
         if self._levels_for is not trace:
-            self._levels = LevelTable(trace)
+            self._levels = LevelTable(trace, reference=self._state.baseline)
             self._levels_for = trace
         columns = state.view.layout == LAYOUT_COLUMNS
         items = oriented(layout_for(state.model, state.stage_id, state.option("causal")), columns)
@@ -238,7 +239,10 @@ class StageCanvas(QWidget):
         if matrix.transposed:
             delta = delta.T
         peak = float(np.max(np.abs(delta[np.isfinite(delta)]), initial=0.0))
-        return replace(matrix, data=delta, levels=symmetric(peak), title="Change: new − old", note="since the last edit")
+        return replace(
+            matrix, data=delta, levels=symmetric(peak), kind=colors.DIVERGING,  # a change is signed, even of a probability
+            title="Change: new − old", note="since the last edit",
+        )
 
     def _update_header(self) -> None:
         state = self._state
