@@ -382,3 +382,29 @@ def test_reset_uses_the_values_as_loaded_even_after_a_preset_switch_and_undo(mak
     browser.set_scope("Whole")
     assert browser.run_bulk(RESET)
     assert_params_bit_equal(state.model, original)
+
+
+def test_the_cell_editor_shows_the_whole_value_and_its_error_inside_the_panel(make_main_window) -> None:
+    """A 90-pixel editor showed "28137423857" of "-84.8528137423857": the sign was hidden; the
+    error box was wider than the panel and cut off at its edge."""
+    window = make_main_window(text="a fluffy blue creature", stage=Q_STAGE)
+    assert window.weight_editor.set_value(W_Q, (0, 2, 3), "-84.8528137423857")
+    editor = open_editor(window)
+    assert editor.fontMetrics().horizontalAdvance(editor.text()) < editor.width() - 8, editor.text()
+    editor.selectAll()
+    QTest.keyClicks(editor, "abc")
+    QTest.keyClick(editor, Qt.Key.Key_Return)
+    error = editor.error_label
+    assert error.isVisible() and "number" in error.text(), error.text()
+    panel = editor.parentWidget()
+    assert error.x() >= 0 and error.x() + error.width() <= panel.width()
+
+
+def test_parameters_browser_and_table_open_on_the_weight_of_the_stage(make_main_window) -> None:
+    window = make_main_window(text="a fluffy blue creature", stage=Q_STAGE, head=1)
+    window.actions["params"].trigger()
+    assert window.params_browser.current_name == W_Q and window.params_browser.head == 1
+    window.params_dock.hide()
+    window.state.set_stage("blocks.0.mlp.pre")
+    window.actions["table"].trigger()
+    assert window.params_browser.current_name == "blocks.0.mlp.W_in"

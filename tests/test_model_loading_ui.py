@@ -239,6 +239,11 @@ def test_bert_brings_the_comparison_view_with_the_engines_numbers(make_main_wind
     assert dock.toggleViewAction().isEnabled()
     assert window.tabifiedDockWidgets(dock), "the comparison dock shares its place with the other side views"
     assert not window.next_token_dock.isVisible(), "an encoder predicts no next token: no tab saying so"
+    from PySide6.QtWidgets import QTabBar
+
+    fronts = [b.tabText(b.currentIndex()) for b in window.findChildren(QTabBar) if "Compare sentences" in
+              [b.tabText(i) for i in range(b.count())]]
+    assert fronts == ["Compare sentences"], "the comparison is the tab in front"
     assert not window.next_token_dock.toggleViewAction().isEnabled()
     sentences = compare.sentences()
     assert len(sentences) >= 2 and sentences[0] == state.text
@@ -334,3 +339,15 @@ def test_leaving_presentation_shows_the_docks_of_the_model_loaded_meanwhile(make
     window.actions["undo"].trigger()  # back to the toy: next-token view, no comparison
     assert window.state.model.info.name == "toy"
     assert window.next_token_dock.isVisible() and not window.compare_dock.isVisible()
+
+
+def test_an_encoder_opened_at_start_up_shows_the_comparison_in_front(make_main_window, qtbot) -> None:
+    from PySide6.QtWidgets import QTabBar
+
+    window = make_main_window(model=str(BERT))
+
+    def front() -> list[str]:
+        return [b.tabText(b.currentIndex()) for b in window.findChildren(QTabBar)
+                if "Compare sentences" in [b.tabText(i) for i in range(b.count())]]
+
+    qtbot.waitUntil(lambda: front() == ["Compare sentences"], timeout=2000)

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QMenu,
     QMessageBox,
     QSpinBox,
+    QTabBar,
     QToolBar,
     QVBoxLayout,
     QWidget,
@@ -250,7 +251,7 @@ class MainWindow(QMainWindow):
         a["copy_image"].triggered.connect(self.exporter.copy_canvas)
         a["export_all"].triggered.connect(lambda: self.exporter.all_stages())
         a["history"].triggered.connect(lambda: self._show_dock(self.history_dock))
-        a["params"].triggered.connect(lambda: self._show_dock(self.params_dock))
+        a["params"].triggered.connect(self._open_params)
         a["table"].triggered.connect(self._open_table)
         a["load_model"].triggered.connect(lambda: self.model_loader.open_file())
         a["open_model"].triggered.connect(lambda: self.model_loader.open_folder())
@@ -343,8 +344,6 @@ class MainWindow(QMainWindow):
             self._compare_supported = supported
             if supported and not self.in_presentation:
                 self._show_dock(self.compare_dock)
-                if not self.isVisible():  # at start-up: a tab is only brought to front once shown
-                    QTimer.singleShot(0, self.compare_dock.raise_)
             else:
                 self.compare_dock.hide()
 
@@ -353,10 +352,34 @@ class MainWindow(QMainWindow):
 
     # -- handlers ---------------------------------------------------------------------------------------
     def _show_dock(self, dock: QDockWidget) -> None:
+        """Show a dock in front of the docks it shares a place with."""
         dock.show()
         dock.raise_()
+        # raise_() alone leaves another tab in front here (PySide6 6.11, seen on X11 and
+        # offscreen): choose the dock's tab in the main window's tab bars by its title
+        for bar in self.findChildren(QTabBar):
+            for i in range(bar.count()):
+                if bar.tabText(i) == dock.windowTitle():
+                    bar.setCurrentIndex(i)
+
+    def _stage_weight(self) -> str | None:
+        """The first weight matrix the current stage uses (W_Q at the queries), if any."""
+        params = [t.source for t in self.canvas.terms if t.is_param]
+        matrices = [name for name in params if self.state.model.params[name].ndim >= 2]
+        return (matrices or params or [None])[0]
+
+    def _follow_stage_weight(self) -> None:
+        """Opened from a stage (the browser not on screen yet): start on the weight used there."""
+        name = self._stage_weight()
+        if name is not None and not self.params_dock.isVisible():
+            self.params_browser.select(name, head=self.state.head)
+
+    def _open_params(self, *_: object) -> None:
+        self._follow_stage_weight()
+        self._show_dock(self.params_dock)
 
     def _open_table(self, *_: object) -> None:
+        self._follow_stage_weight()
         self.weight_table.show_param(self.params_browser.current_name, self.params_browser.head)
         first_time = not self.table_dock.isVisible()
         self._show_dock(self.table_dock)
@@ -397,8 +420,9 @@ class MainWindow(QMainWindow):
         size = PRESENTATION_POINT_SIZE if on else NORMAL_POINT_SIZE
         if on and self._presentation_restore is None:
             self._presentation_restore = (bytes(self.saveState().data()), self.isMaximized())
-            for dock in (self.navigator_dock, self.embedding_dock, self.next_token_dock, self.compare_dock):
-                dock.hide()
+            for dock in (self.navigator_dock, self.embedding_dock, self.next_token_dock, self.compare_dock,
+                         self.params_dock, self.table_dock, self.history_dock):
+                dock.hide()  # (all back as they were on leaving)
             self.menuBar().hide()
             self.showFullScreen()
             # the canvas is what the room looks at: the explanation takes about 30 % of the width
@@ -453,6 +477,8 @@ class MainWindow(QMainWindow):
         if self._first_start_docks:
             self._first_start_docks = False
             self._size_docks_for_first_start()
+        if self._compare_supported and self.compare_dock.isVisible():
+            QTimer.singleShot(0, lambda: self._show_dock(self.compare_dock))  # (tabs exist once shown)
 
     def _size_docks_for_first_start(self) -> None:
         """The canvas gets most of the width; on small screens and projectors the side docks

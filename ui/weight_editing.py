@@ -97,10 +97,11 @@ class CellEditor(QLineEdit):
         self.setStyleSheet("QLineEdit { border: 2px solid #d04040; }" if message else "")
         self.error_label.setText(message)
         if message:
-            width = max(self.width(), 260)
+            parent = self.parentWidget()
+            room = parent.width() if parent is not None else 260
+            width = min(max(self.width(), 260), room)  # wraps inside the panel rather than off its edge
             self.error_label.setFixedWidth(width)
             self.error_label.adjustSize()
-            parent = self.parentWidget()
             x = min(self.x(), max(0, parent.width() - width)) if parent else self.x()
             below = self.y() + self.height() + 2
             if parent is not None and below + self.error_label.height() > parent.height():
@@ -195,13 +196,15 @@ class WeightEditor(QObject):
         name, index = found
         value = self._state.model.params[name][index]
         editor = CellEditor(panel.viewport())
-        editor.setText(format_exact(value))
+        text = format_exact(value)
+        editor.setText(text)
         editor.setToolTip(f"New value for {param_label(self._state, name, index)}: Enter applies, Esc cancels")
         center = panel.cell_center_in_widget(row, col)
         size = _cell_size(panel, row, col)
-        width = max(int(size[0]), 90)
-        height = max(int(min(size[1], 32)), 26)
         viewport = panel.viewport()
+        # wide enough for the whole exact value (a cut "-84.85…" would hide its sign), within the panel
+        width = min(max(int(size[0]), 90, editor.fontMetrics().horizontalAdvance(text) + 20), viewport.width())
+        height = max(int(min(size[1], 32)), 26)
         x = int(min(max(center.x() - width / 2, 0), max(viewport.width() - width, 0)))
         y = int(min(max(center.y() - height / 2, 0), max(viewport.height() - height, 0)))
         editor.setGeometry(x, y, width, height)
