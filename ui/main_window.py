@@ -49,7 +49,8 @@ APP_NAME = "Transformer Step-Through Simulator"
 PLAY_SPEEDS = (("0.5 s per step", 500), ("1 s per step", 1000), ("2 s per step", 2000), ("4 s per step", 4000))
 NORMAL_POINT_SIZE = 10
 PRESENTATION_POINT_SIZE = 17
-PRESENTATION_EXPLANATION_SHARE = 0.3
+PRESENTATION_CANVAS_POINT_SIZE = 14
+PRESENTATION_EXPLANATION_SHARE = 0.25
 DEFAULT_SIZE = (1500, 950)
 #: view toggles kept between runs, with their types
 DISPLAY_SETTINGS = (("layout", str), ("show_numbers", bool), ("high_contrast", bool))
@@ -425,7 +426,7 @@ class MainWindow(QMainWindow):
                 dock.hide()  # (all back as they were on leaving)
             self.menuBar().hide()
             self.showFullScreen()
-            # the canvas is what the room looks at: the explanation takes about 30 % of the width
+            # the canvas is what the room looks at: the explanation takes about a quarter of the width
             screen_width = self.screen().availableGeometry().width()
             self.resizeDocks([self.explanation_dock], [int(screen_width * PRESENTATION_EXPLANATION_SHARE)], Qt.Orientation.Horizontal)
         elif not on and self._presentation_restore is not None:
@@ -436,7 +437,8 @@ class MainWindow(QMainWindow):
             self.restoreState(saved)
             self._compare_supported = None  # the model may have changed meanwhile
             self._sync_compare_dock(force=True)
-        self.canvas.set_font_point_size(size)
+        # the canvas's labels grow less than the text: every point of label takes width from the cells
+        self.canvas.set_font_point_size(PRESENTATION_CANVAS_POINT_SIZE if on else size)
         self.explanation.set_font_point_size(size + 2)
         font = QFont(self.sentence_box.font())
         font.setPointSize(size + 2)
