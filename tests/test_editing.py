@@ -408,3 +408,14 @@ def test_parameters_browser_and_table_open_on_the_weight_of_the_stage(make_main_
     window.state.set_stage("blocks.0.mlp.pre")
     window.actions["table"].trigger()
     assert window.params_browser.current_name == "blocks.0.mlp.W_in"
+
+
+def test_identity_is_offered_for_matrices_not_for_biases_across_heads(make_main_window) -> None:
+    from ui.bulk_ops import is_available
+
+    state = make_main_window(stage=Q_STAGE).state
+    assert is_available(state, IDENTITY, Scope(W_Q)) and is_available(state, IDENTITY, Scope(W_Q, head=0))
+    assert is_available(state, IDENTITY, Scope("embed.W_E"))
+    assert not is_available(state, IDENTITY, Scope("blocks.0.attn.b_Q")), "heads × entries is not a matrix"
+    assert not is_available(state, IDENTITY, Scope("blocks.0.attn.b_Q", head=0))
+    assert is_available(state, ZERO, Scope("blocks.0.attn.b_Q"))

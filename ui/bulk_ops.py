@@ -77,12 +77,14 @@ def scopes_for(state: AppState, name: str, head: int, row: int | None) -> list[t
 
 
 def is_available(state: AppState, op: str, scope: Scope) -> bool:
-    """Identity needs rows and columns; every other operation works on any scope."""
+    """Identity needs rows and columns of one matrix (not heads × entries of a bias); every
+    other operation works on any scope."""
     if op != IDENTITY:
         return True
     current = state.model.params[scope.name]
     target = current if scope.index is None else current[scope.index]
-    return target.ndim >= 2
+    axes = param_axes(scope.name)[len(scope.index or ()):]
+    return target.ndim >= 2 and "head" not in axes[-2:]
 
 
 def new_values(state: AppState, op: str, scope: Scope, seed: int = 0, factor: float = 1.0) -> np.ndarray:
