@@ -419,3 +419,14 @@ def test_identity_is_offered_for_matrices_not_for_biases_across_heads(make_main_
     assert not is_available(state, IDENTITY, Scope("blocks.0.attn.b_Q")), "heads × entries is not a matrix"
     assert not is_available(state, IDENTITY, Scope("blocks.0.attn.b_Q", head=0))
     assert is_available(state, ZERO, Scope("blocks.0.attn.b_Q"))
+
+
+def test_the_status_bar_says_what_a_scrub_kept_and_what_undo_took_back(make_main_window) -> None:
+    window = make_main_window(text="a fluffy blue creature", stage=Q_STAGE)
+    drag_cell(panel_for(window, W_Q), 2, 3, [10, 30])  # real mouse press, moves and release
+    text = window.statusBar().currentMessage()
+    assert text.endswith("Ctrl+Z to undo") and "release" not in text, text
+    window.actions["undo"].trigger()
+    assert window.statusBar().currentMessage().startswith("Undone: edit blocks.0.attn.W_Q")
+    window.actions["redo"].trigger()
+    assert window.statusBar().currentMessage().startswith("Redone: edit blocks.0.attn.W_Q")

@@ -297,6 +297,9 @@ class MainWindow(QMainWindow):
         s.view_changed.connect(self._sync_from_state)
         s.hover_changed.connect(self._show_hover)
         s.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        stack = s.undo_stack  # (connected after the stack's own: the step has happened)
+        a["undo"].triggered.connect(lambda: s.message.emit(f"Undone: {stack.text(stack.index())}"))
+        a["redo"].triggered.connect(lambda: s.message.emit(f"Redone: {stack.text(stack.index() - 1)}"))
 
     def _sync_from_state(self, *_: object) -> None:
         s, a = self.state, self.actions

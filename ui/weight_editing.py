@@ -317,6 +317,8 @@ class WeightEditor(QObject):
             self._state, gesture.name, gesture.current, gesture.index, old=gesture.old, already_applied=True
         )
         self._state.undo_stack.push(command)
+        label = param_label(self._state, gesture.name, gesture.index)
+        self._state.message.emit(f"{label} = {format_exact(gesture.current)} (was {format_exact(gesture.old)}); Ctrl+Z to undo")
 
 
 def push_typed_value(state: AppState, name: str, index: tuple[int, ...], text: str) -> str:
