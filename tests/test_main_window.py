@@ -277,14 +277,17 @@ def test_head_and_layer_selectors(make_main_window) -> None:
 
 def test_presentation_mode_enters_and_leaves(make_main_window, qtbot) -> None:
     window = make_main_window()
+    sentence_size = window.sentence_box.font().pointSize()
     QTest.keyClick(window, Qt.Key.Key_F5)
     assert window.in_presentation and window.isFullScreen()
+    assert window.sentence_box.font().pointSize() > sentence_size
     assert not window.navigator_dock.isVisible() and not window.menuBar().isVisible()
     QTest.keyClick(window, Qt.Key.Key_PageDown)
     assert window.state.stage_id == window.state.model.stage_ids()[1]
     QTest.keyClick(window, Qt.Key.Key_Escape)
     assert not window.in_presentation and not window.isFullScreen()
     assert window.navigator_dock.isVisible() and window.menuBar().isVisible()
+    assert window.sentence_box.font().pointSize() == sentence_size
 
 
 def test_play_steps_by_itself_and_stops_at_the_end(make_main_window, qtbot) -> None:
@@ -304,7 +307,13 @@ def test_shortcuts_dialog_lists_the_declared_shortcuts(make_main_window) -> None
     rows = dict(dialog.rows())
     assert "Right" in rows["Next stage"] and "Space" in rows["Next stage"]
     assert rows["Presentation mode"] == "F5"
+    assert window.weight_editor.set_value("embed.W_E", (0, 0), "0.5")  # the undo action's text now names it
     dialog.close()
+    dialog = window.show_shortcuts()
+    rows = dict(dialog.rows())
+    dialog.close()
+    assert rows["Undo"] == "Ctrl+Z" and not any(name.startswith("Undo ") for name in rows)
+    assert "Drag up or down on a weight cell" in rows.values()
 
 
 @pytest.mark.parametrize("bad", [["--stage", "blocks.9.attn.q"], ["--preset", "nope"], ["--size", "big"], ["--head", "7"], ["--bogus"]])

@@ -444,7 +444,7 @@ class MainWindow(QMainWindow):
         self.canvas.set_font_point_size(PRESENTATION_CANVAS_POINT_SIZE if on else size)
         self.explanation.set_font_point_size(size + 2)
         font = QFont(self.sentence_box.font())
-        font.setPointSize(size + 2)
+        font.setPointSize(size + 2 if on else self.font().pointSize())  # off: the window's own size again
         self.sentence_box.setFont(font)
         self.actions["leave_presentation"].setEnabled(on)
 

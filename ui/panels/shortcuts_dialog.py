@@ -8,6 +8,21 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QHeaderView, QTableWidg
 from ui.actions import Actions
 
 
+#: what the mouse does on the canvas (no action of its own, so listed here)
+MOUSE_ROWS = (
+    ("Show a value and the cells it came from", "Hover a cell"),
+    ("Type a new value into a weight", "Click a weight cell"),
+    ("Scrub a weight (finer with Shift)", "Drag up or down on a weight cell"),
+    ("Jump to a stage", "Click it in the Forward pass list"),
+)
+
+
+def _name(key: str, text: str) -> str:
+    """An action's name without its mnemonic; Undo and Redo without the edit they would undo now."""
+    text = text.replace("&", "")
+    return {"undo": "Undo", "redo": "Redo"}.get(key, text)
+
+
 class ShortcutsDialog(QDialog):
     """A read-only table: what each shortcut does."""
 
@@ -16,10 +31,10 @@ class ShortcutsDialog(QDialog):
         self.setObjectName("shortcutsDialog")
         self.setWindowTitle("Keyboard shortcuts")
         rows = [
-            (action.text().replace("&", ""), ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in action.shortcuts()))
-            for _, action in actions.items()
+            (_name(key, action.text()), ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in action.shortcuts()))
+            for key, action in actions.items()
             if action.shortcuts()
-        ]
+        ] + list(MOUSE_ROWS)
         self.table = QTableWidget(len(rows), 2, self)
         self.table.setHorizontalHeaderLabels(["Action", "Keys"])
         for r, (text, keys) in enumerate(rows):
