@@ -413,3 +413,13 @@ def test_the_change_of_a_probability_is_drawn_on_a_signed_scale(make_main_window
     assert shown.title.startswith("Change") and shown.kind == colors.DIVERGING
     low, high = shown.levels
     assert low == -high and np.abs(shown.data).max() > 0
+
+
+def test_the_change_view_says_so_where_an_edit_changed_nothing(make_main_window) -> None:
+    window = make_main_window(stage="blocks.0.attn.k")
+    assert window.weight_editor.set_value("blocks.0.attn.W_Q", (0, 0, 0), "3")  # queries only
+    window.actions["difference"].trigger()
+    shown = window.canvas.result_panel.matrix
+    assert not np.abs(shown.data).any() and shown.note == "no change here since the last edit"
+    window.actions["back"].trigger()  # the queries did change
+    assert window.canvas.result_panel.matrix.note == "since the last edit"

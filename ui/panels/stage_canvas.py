@@ -241,7 +241,8 @@ class StageCanvas(QWidget):
         peak = float(np.max(np.abs(delta[np.isfinite(delta)]), initial=0.0))
         return replace(
             matrix, data=delta, levels=symmetric(peak), kind=colors.DIVERGING,  # a change is signed, even of a probability
-            title="Change: new − old", note="since the last edit",
+            title="Change: new − old",
+            note="since the last edit" if peak > 0 else "no change here since the last edit",
         )
 
     def _update_header(self) -> None:
