@@ -351,3 +351,16 @@ def test_an_encoder_opened_at_start_up_shows_the_comparison_in_front(make_main_w
                 if "Compare sentences" in [b.tabText(i) for i in range(b.count())]]
 
     qtbot.waitUntil(lambda: front() == ["Compare sentences"], timeout=2000)
+
+
+def test_the_comparison_with_six_sentences_keeps_every_row_and_says_why_no_seventh(make_main_window, qtbot) -> None:
+    window = make_main_window(model=str(BERT))
+    compare = window.compare
+    compare.set_other_sentences(["The cat sat.", "A dog ran.", "The bank is open.", "Rivers flow.", "Birds sing."])
+    qtbot.waitUntil(lambda: compare.table.rowCount() == 6, timeout=3000)
+    assert not compare.add_button.isEnabled() and "at most 6" in compare.add_button.text()
+    table = compare.table
+    rows_height = sum(table.rowHeight(r) for r in range(6)) + table.horizontalHeader().height()
+    assert table.height() >= rows_height, "a short dock scrolls the panel; the table is never squeezed"
+    compare.remove_sentence(0)
+    assert compare.add_button.isEnabled() and compare.add_button.text() == "Add a sentence"

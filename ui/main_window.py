@@ -12,10 +12,12 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDockWidget,
+    QFrame,
     QLabel,
     QMainWindow,
     QMenu,
     QMessageBox,
+    QScrollArea,
     QSpinBox,
     QTabBar,
     QToolBar,
@@ -54,6 +56,16 @@ PRESENTATION_EXPLANATION_SHARE = 0.25
 DEFAULT_SIZE = (1500, 950)
 #: view toggles kept between runs, with their types
 DISPLAY_SETTINGS = (("layout", str), ("show_numbers", bool), ("high_contrast", bool))
+
+
+def _scrolling(widget: QWidget) -> QScrollArea:
+    """``widget`` in a vertical scroll area: in a short dock it scrolls rather than squeezing."""
+    area = QScrollArea()
+    area.setWidget(widget)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    return area
 
 
 class MainWindow(QMainWindow):
@@ -95,7 +107,7 @@ class MainWindow(QMainWindow):
         self.next_token_dock = self._dock("nextTokenDock", "Next-token prediction", self.next_token, Qt.DockWidgetArea.RightDockWidgetArea)
         self.embedding_dock = self._dock("embeddingDock", "Embedding space", self.embedding, Qt.DockWidgetArea.RightDockWidgetArea)
         self.compare = SentenceCompareView(state)
-        self.compare_dock = self._dock("compareDock", "Compare sentences", self.compare, Qt.DockWidgetArea.RightDockWidgetArea, False)
+        self.compare_dock = self._dock("compareDock", "Compare sentences", _scrolling(self.compare), Qt.DockWidgetArea.RightDockWidgetArea, False)
         self.tabifyDockWidget(self.next_token_dock, self.embedding_dock)
         self.tabifyDockWidget(self.embedding_dock, self.compare_dock)
         self.next_token_dock.raise_()

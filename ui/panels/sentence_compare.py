@@ -320,7 +320,9 @@ class SentenceCompareView(QWidget):
             remove.setEnabled(len(self._others) > 1)
             remove.clicked.connect(lambda _=False, i=index: self.remove_sentence(i))
             self._add_row(editor, remove)
-        self.add_button.setEnabled(len(self._others) + 1 < MAX_SENTENCES)
+        room = len(self._others) + 1 < MAX_SENTENCES
+        self.add_button.setEnabled(room)
+        self.add_button.setText("Add a sentence" if room else f"Add a sentence (at most {MAX_SENTENCES}: remove one first)")
 
     def _add_row(self, text: QLabel | QLineEdit, remove: QToolButton | None) -> None:
         n = len(self._rows)
@@ -380,6 +382,8 @@ class SentenceCompareView(QWidget):
                     item.setToolTip(f"cos(sentence {i + 1}, sentence {j + 1}) = {value:.4f}\n{i + 1}: {texts[i]}\n{j + 1}: {texts[j]}")
                 item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
                 table.setItem(i, j, item)
+        # every row stays in view: a short dock scrolls the whole panel (see the window) instead
+        table.setMinimumHeight(table.sizeHint().height())
         self.summary.setText(self._summary_text())
 
     def _summary_text(self) -> str:
