@@ -534,6 +534,20 @@ def test_embedding_points_are_the_pca_of_before_and_after(state, qtbot) -> None:
     assert view.points()[0].shape == (6, 2)
 
 
+def test_embedding_labels_stay_inside_the_plot(state, qtbot) -> None:
+    """The rightmost point's label used to run off the plot ("creat…")."""
+    view = EmbeddingView(state)
+    shown(view, qtbot, (240, 300))
+    for text in ("a fluffy blue creature", "the cat walks by the bank to find fish", "the creature walks by the river"):
+        state.undo_stack.push(SetTextCommand(state, text))
+        qtbot.wait(20)
+        box = view._view.sceneBoundingRect()
+        labels = view._labels[: len(view.points()[1])]
+        assert labels
+        for label in labels:
+            assert label.sceneBoundingRect().right() <= box.right() + 1, (text, label.toPlainText())
+
+
 def test_embedding_layer_follows_the_stage(state, qtbot) -> None:
     view = EmbeddingView(state)
     qtbot.addWidget(view)

@@ -300,11 +300,14 @@ class EmbeddingView(QWidget):
         px, py = self._view.viewPixelSize()
         metrics = QFontMetricsF(self.font())
         placed: list[tuple[float, float, float, float]] = []
+        right_edge = self._view.viewRange()[0][1]
         for k in sorted(range(n), key=lambda i: -self._after[i, 1]):
             label = self._labels[k]
             width = (metrics.horizontalAdvance(label.toPlainText()) + 8) * px
             height = metrics.height() * py
             x, y = float(self._after[k, 0]) + 4 * px, float(self._after[k, 1])
+            if x + width > right_edge:  # would be cut at the plot's edge: on the point's left instead
+                x = float(self._after[k, 0]) - 4 * px - width
             for _ in range(n):
                 clash = next((b for b in placed if x < b[2] and b[0] < x + width and y < b[3] and b[1] < y + height), None)
                 if clash is None:
