@@ -423,3 +423,14 @@ def test_the_change_view_says_so_where_an_edit_changed_nothing(make_main_window)
     assert not np.abs(shown.data).any() and shown.note == "no change here since the last edit"
     window.actions["back"].trigger()  # the queries did change
     assert window.canvas.result_panel.matrix.note == "since the last edit"
+
+
+def test_every_toolbar_button_fits_a_1280_pixel_window(make_main_window, qtbot) -> None:
+    """Teachers' projectors are often 1280 wide: nothing may hide behind the toolbar's » menu."""
+    window = make_main_window()
+    window.resize(1280, 800)
+    qtbot.wait(50)
+    bar = window.toolbar
+    hidden = [a.iconText() for a in bar.actions() if not a.isSeparator()
+              and (bar.widgetForAction(a) is None or not bar.widgetForAction(a).isVisible())]
+    assert not hidden, hidden
