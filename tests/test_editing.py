@@ -387,9 +387,10 @@ def test_reset_uses_the_values_as_loaded_even_after_a_preset_switch_and_undo(mak
 def test_the_cell_editor_shows_the_whole_value_and_its_error_inside_the_panel(make_main_window) -> None:
     """A 90-pixel editor showed "28137423857" of "-84.8528137423857": the sign was hidden; the
     error box was wider than the panel and cut off at its edge."""
-    window = make_main_window(text="a fluffy blue creature", stage=Q_STAGE)
+    window = make_main_window("fluffy", stage=Q_STAGE)  # (float64 weights: long exact values)
     assert window.weight_editor.set_value(W_Q, (0, 2, 3), "-84.8528137423857")
     editor = open_editor(window)
+    assert editor.text() == "-84.8528137423857"
     assert editor.fontMetrics().horizontalAdvance(editor.text()) < editor.width() - 8, editor.text()
     editor.selectAll()
     QTest.keyClicks(editor, "abc")
