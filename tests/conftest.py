@@ -51,11 +51,10 @@ def make_main_window(qtbot, settings_path, monkeypatch) -> Callable:
         return window
 
     yield factory
+    from tests.gui_actions import close_checked
+
     for window in made:
-        window.state.undo_stack.setClean()
-        window.close()
-        assert not window.play_timer.isActive(), "the play timer kept running after close"
-        assert window.recovery is None or not window.recovery.timer.isActive(), "the autosave timer kept running"
+        close_checked(window)
     QApplication.processEvents()
     leftovers = [w for w in QApplication.topLevelWidgets() if w.isVisible() and w not in made]
     assert not leftovers, f"windows left open: {[w.objectName() or type(w).__name__ for w in leftovers]}"

@@ -1,4 +1,5 @@
-"""What a user does with the mouse on heatmaps, as helpers shared by the GUI tests."""
+"""What a user does with the mouse on heatmaps, and closing a window, as helpers shared by
+the GUI tests."""
 
 from __future__ import annotations
 
@@ -68,3 +69,12 @@ def all_stages(trace) -> dict[str, np.ndarray]:
 def assert_stages_equal(trace, expected: dict[str, np.ndarray]) -> None:
     for sid, value in expected.items():
         np.testing.assert_array_equal(trace[sid], value, err_msg=sid)
+
+
+def close_checked(window) -> None:  # noqa: ANN001 (a MainWindow)
+    """Close a test's main window without the unsaved-work question, and check that its timers
+    stopped with it."""
+    window.state.undo_stack.setClean()
+    window.close()
+    assert not window.play_timer.isActive(), "the play timer kept running after close"
+    assert window.recovery is None or not window.recovery.timer.isActive(), "the autosave timer kept running"

@@ -23,6 +23,7 @@ from PySide6.QtCore import QCoreApplication, QEvent, QPoint, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
+from tests.gui_actions import close_checked
 from tests.monkey.__main__ import DEFAULT_SEED, make_window
 from tests.monkey.runner import Monkey, MonkeyFailure, load_steps, save_steps
 from tests.monkey.steps import REQUIRED_CATEGORIES, TOUR_VARIANTS, Step, coverage, draw_step, draw_steps
@@ -51,10 +52,7 @@ def monkey_windows(qapp, tmp_path):  # noqa: ANN001, ANN201
 
     yield factory
     for window in made:
-        window.state.undo_stack.setClean()
-        window.close()
-        assert not window.play_timer.isActive(), "the play timer kept running after close"
-        assert window.recovery is None or not window.recovery.timer.isActive(), "the autosave timer kept running"
+        close_checked(window)
         window.deleteLater()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     QApplication.processEvents()

@@ -66,7 +66,7 @@ def argb_image(data: np.ndarray, levels: tuple[float, float], kind: str, high_co
 
 
 def light_text(values: np.ndarray, levels: tuple[float, float], kind: str, high_contrast: bool) -> np.ndarray:
-    """Vectorised :func:`text_color_for`: True where the text should be white, False for black."""
+    """True where text on a cell of this value should be white, False where black (arrays too)."""
     lo, hi = levels
     span = hi - lo if hi > lo else 1.0
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
@@ -90,14 +90,4 @@ def masked_background(high_contrast: bool = False) -> QColor:
 
 def text_color_for(value: float, levels: tuple[float, float], kind: str, high_contrast: bool) -> QColor:
     """Black or white, whichever reads better on the cell's colour."""
-    lo, hi = levels
-    span = hi - lo if hi > lo else 1.0
-    t = (value - lo) / span
-    if kind == DIVERGING:
-        strong = abs(t - 0.5) > 0.3
-        if high_contrast:
-            return QColor("#000000") if strong else QColor("#ffffff")
-        return QColor("#ffffff") if strong else QColor("#000000")
-    if high_contrast:
-        return QColor("#000000") if t > 0.6 else QColor("#ffffff")
-    return QColor("#ffffff") if t > 0.55 else QColor("#000000")
+    return QColor("#ffffff") if light_text(np.asarray(value), levels, kind, high_contrast) else QColor("#000000")

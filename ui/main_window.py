@@ -162,7 +162,7 @@ class MainWindow(QMainWindow):
         self.resize(min(DEFAULT_SIZE[0], screen.width()), min(DEFAULT_SIZE[1], screen.height()))
         self._restore_settings()
         self._sync_from_state()
-        self._sync_compare_dock()
+        self._sync_side_docks()
         if self.recovery is not None:
             self.recovery.offer_restore(self, self.sessions.adopt_recovered)
 
@@ -305,7 +305,7 @@ class MainWindow(QMainWindow):
         s.head_changed.connect(self._sync_from_state)
         s.trace_changed.connect(self._sync_from_state)
         s.model_changed.connect(self._sync_from_state)
-        s.model_changed.connect(self._sync_compare_dock)
+        s.model_changed.connect(self._sync_side_docks)
         s.view_changed.connect(self._sync_from_state)
         s.hover_changed.connect(self._show_hover)
         s.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
@@ -341,7 +341,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(self.sessions.window_title(APP_NAME))
         self.setWindowModified(self.sessions.modified)
 
-    def _sync_compare_dock(self, force: bool = False) -> None:
+    def _sync_side_docks(self, force: bool = False) -> None:
         """The comparison dock exists only for sentence-embedding models: it appears (in front)
         when such a model is loaded and goes away when one without a pooled stage is. The
         next-token dock goes away for models that predict no next token (an encoder's tab would
@@ -451,7 +451,7 @@ class MainWindow(QMainWindow):
             self.showMaximized() if maximized else self.showNormal()
             self.restoreState(saved)
             self._compare_supported = None  # the model may have changed meanwhile
-            self._sync_compare_dock(force=True)
+            self._sync_side_docks(force=True)
         # the canvas's labels grow less than the text: every point of label takes width from the cells
         self.canvas.set_font_point_size(PRESENTATION_CANVAS_POINT_SIZE if on else size)
         self.explanation.set_font_point_size(size + 2)

@@ -380,10 +380,10 @@ def term_matrix(term: Term, trace: Trace, head: int, levels: LevelTable, columns
     masked_source = _masked_scores_of(trace, spec) if spec.kind == "attn.pattern" else None
     if masked_source is not None:  # the weights of keys the mask hid: hatched, like the −∞ they came from
         hidden = np.isneginf(masked_source[h] if prefix else masked_source)
-        if hidden.shape == data.shape:  # (a row whose scores all overflowed to −∞ is spread evenly: not masked)
-            hidden &= data == 0
-        if hidden.any() and hidden.shape == data.shape:
-            extra["masked"] = mask_extra(hidden)
+        if hidden.shape == data.shape:
+            hidden &= data == 0  # (a row whose scores all overflowed to −∞ is spread evenly: not masked)
+            if hidden.any():
+                extra["masked"] = mask_extra(hidden)
     if len(axes) == 1:
         matrix = Matrix(
             data[None, :], ("",), labels[0], "", axes[0], title, lv, kind, term.source, prefix=prefix, extra={"vector": True}

@@ -17,7 +17,6 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
-import simulator
 from simulator.errors import SimulatorError
 from simulator.model import Model
 from simulator.trace import Trace

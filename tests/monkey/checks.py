@@ -84,7 +84,6 @@ def check_result_panel(window: Any, fresh=None) -> None:  # noqa: ANN001
                 f"tokens: vocabulary columns {shown_cols} expected {selection}")
         cols = selection if selection is not None else tuple(range(vocab))
         expected = ops.one_hot(np.asarray(fresh.ids), cols)
-        new = old = None
     else:
         data = np.asarray(fresh[sid])
         if spec.has_heads:

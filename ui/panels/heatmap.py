@@ -20,11 +20,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, QSize, QSizeF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QImage, QPainter, QPen, QStaticText, QTransform
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QFont, QImage, QPainter, QStaticText
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem, QGraphicsWidget
 
 from ui import colors
+from ui.panels.text_cache import CachedFont, cached_font
 
 MAX_NUMBER_CELLS = 400
 MIN_CELL_PIXELS_FOR_NUMBERS = 24.0
@@ -82,84 +83,7 @@ class Matrix:
         return (*self.prefix, r, c)
 
 
-# -- text drawing helpers ------------------------------------------------------------------------
-
-_STATIC_CACHE_LIMIT = 8192
-_static_cache: dict[tuple[str, str], QStaticText] = {}
-_metrics_cache: dict[str, QFontMetricsF] = {}
-
-
-def _metrics(font: QFont, key: str) -> QFontMetricsF:
-    metrics = _metrics_cache.get(key)
-    if metrics is None:
-        metrics = _metrics_cache[key] = QFontMetricsF(font)
-    return metrics
-
-
-def _static(text: str, font: QFont, key: str) -> QStaticText:
-    """A laid-out text, shared by every panel (labels and many numbers repeat from step to step)."""
-    found = _static_cache.get((text, key))
-    if found is None:
-        if len(_static_cache) >= _STATIC_CACHE_LIMIT:
-            _static_cache.clear()
-        found = QStaticText(text)
-        found.setTextFormat(Qt.TextFormat.PlainText)
-        found.setPerformanceHint(QStaticText.PerformanceHint.AggressiveCaching)
-        found.prepare(QTransform(), font)
-        _static_cache[(text, key)] = found
-    return found
-
-
-class _Font:
-    """A font with its cache key, metrics, and the widths and cut texts measured with it."""
-
-    __slots__ = ("font", "key", "metrics", "line", "_widths", "_elided")
-
-    def __init__(self, font: QFont) -> None:
-        self.font = QFont(font)
-        self.key = self.font.key()
-        self.metrics = _metrics(self.font, self.key)
-        self.line = self.metrics.height()
-        self._widths: dict[str, float] = {}
-        self._elided: dict[tuple[str, int], str] = {}
-
-    def static(self, text: str) -> QStaticText:
-        return _static(text, self.font, self.key)
-
-    def width(self, text: str) -> float:
-        found = self._widths.get(text)
-        if found is None:
-            if len(self._widths) >= _STATIC_CACHE_LIMIT:
-                self._widths.clear()
-            found = self._widths[text] = self.metrics.horizontalAdvance(text)
-        return found
-
-    def elided(self, text: str, width: float) -> str:
-        """``text``, cut with "…" to fit ``width`` pixels."""
-        key = (text, int(width))
-        found = self._elided.get(key)
-        if found is None:
-            if len(self._elided) >= _STATIC_CACHE_LIMIT:
-                self._elided.clear()
-            found = self._elided[key] = self.metrics.elidedText(text, Qt.TextElideMode.ElideRight, int(width))
-        return found
-
-
-_fonts: dict[tuple[str, int, bool], _Font] = {}
-
-
-def _font(base: QFont, point_size: int, bold: bool = False, base_key: str | None = None) -> _Font:
-    key = (base_key if base_key is not None else base.key(), point_size, bold)
-    found = _fonts.get(key)
-    if found is None:
-        font = QFont(base)
-        font.setPointSize(point_size)
-        font.setBold(bold)
-        found = _fonts[key] = _Font(font)
-    return found
-
-
-def _label_extent(labels: tuple[str, ...], font: _Font) -> float:
+def _label_extent(labels: tuple[str, ...], font: CachedFont) -> float:
     """Room for the longest label plus a margin, at most :data:`MAX_LABEL_EXTENT`."""
     longest = max((font.width(s) for s in labels), default=0.0)
     return float(math.ceil(min(longest + 10.0, MAX_LABEL_EXTENT)))
@@ -168,7 +92,7 @@ def _label_extent(labels: tuple[str, ...], font: _Font) -> float:
 _tick_cache: dict[tuple, tuple[list[tuple[float, QStaticText]], float]] = {}
 
 
-def _bar_labels(levels: tuple[float, float], length: float, font: _Font) -> tuple[list[tuple[float, QStaticText]], float]:
+def _bar_labels(levels: tuple[float, float], length: float, font: CachedFont) -> tuple[list[tuple[float, QStaticText]], float]:
     """The colour bar's ticks as (fraction from the bottom, text), and the widest text's width."""
     lo, hi = levels
     key = (lo, hi, max(2, int(length // 40) + 1), font.key)
@@ -220,16 +144,16 @@ class _Layout:
     cell_w: float
     cell_h: float
     title: list[tuple[QStaticText, float, float]]
-    title_font: _Font
+    title_font: CachedFont
     sub: list[tuple[QStaticText, float, float]]
-    sub_font: _Font
+    sub_font: CachedFont
     row_labels: list[tuple[QStaticText, float, float]]
     col_labels: list[tuple[QStaticText, float, float]]  # (text, x, y) in the rotated frame
     col_origin: QPointF
-    label_font: _Font
+    label_font: CachedFont
     bar: QRectF
     ticks: list[tuple[QStaticText, float, float, float]]  # (text, x, y, tick y)
-    numbers_font: _Font | None
+    numbers_font: CachedFont | None
     numbers: list[tuple[QStaticText, float, float, int]]  # (text, x, y, colour index)
     masked: list[QRectF]  # runs of masked cells, hatched
 
@@ -446,11 +370,11 @@ class HeatmapPanel(pg.GraphicsView):
     def _apply_fonts(self) -> None:
         size = self._font.pointSize()
         self._base_key = key = self._font.key()
-        self._label_font = _font(self._font, size, base_key=key)
+        self._label_font = cached_font(self._font, size, base_key=key)
         title_size = max(10, size)
-        self._title_font = _font(self._font, title_size + 3, bold=True, base_key=key)
-        self._sub_font = _font(self._font, title_size - 1, base_key=key)
-        self._numbers_fonts: dict[tuple, _Font | None] = {}
+        self._title_font = cached_font(self._font, title_size + 3, bold=True, base_key=key)
+        self._sub_font = cached_font(self._font, title_size - 1, base_key=key)
+        self._numbers_fonts: dict[tuple, CachedFont | None] = {}
         self._hover_box.setPen(pg.mkPen(colors.HOVER_HIGH_CONTRAST if self._high_contrast else colors.HOVER, width=2))
 
     def set_highlights(self, cells: list[tuple[str, int, int]]) -> None:
@@ -629,7 +553,7 @@ class HeatmapPanel(pg.GraphicsView):
                 k += 1
         return font, items
 
-    def _numbers_font(self, widest: str, cell_w: float, cell_h: float) -> _Font | None:
+    def _numbers_font(self, widest: str, cell_w: float, cell_h: float) -> CachedFont | None:
         """The largest size (from a few points above the labels' down to 7 pt) at which
         ``widest`` fits a cell, or None."""
         key = (widest, int(cell_w * 4), int(cell_h * 4), self._base_key)
@@ -640,7 +564,7 @@ class HeatmapPanel(pg.GraphicsView):
         point = self._font.pointSize() + 6
         found = None
         while point > 6:
-            candidate = _font(self._font, point, base_key=self._base_key)
+            candidate = cached_font(self._font, point, base_key=self._base_key)
             if candidate.width(widest) <= 0.92 * cell_w and candidate.line <= 0.9 * cell_h:
                 found = candidate
                 break

@@ -14,6 +14,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF
 from PySide6.QtGui import QFont, QFontMetricsF, QPainter
 
+from ui.panels.text_cache import CachedFont
+
 
 class LabelAxis(pg.AxisItem):
     """Axis with one label per cell centre (cell i spans [i, i+1]).
@@ -28,6 +30,7 @@ class LabelAxis(pg.AxisItem):
         super().__init__(orientation)
         self._labels: tuple[str, ...] = ()
         self._font = font or QFont()
+        self._texts: CachedFont | None = None
         self.setStyle(tickLength=0, autoExpandTextSpace=False)
         self.enableAutoSIPrefix(False)  # (no units: nothing to rescale, and no hidden label to re-lay out)
         self.setPen(pg.mkPen("#444444"))
@@ -37,12 +40,10 @@ class LabelAxis(pg.AxisItem):
     def labels(self) -> tuple[str, ...]:
         return self._labels
 
-    def _text_font(self):  # noqa: ANN202
+    def _text_font(self) -> CachedFont:
         """The label font with its cache of measured and laid-out texts (shared with the heatmaps)."""
-        from ui.panels.heatmap import _Font
-
-        if getattr(self, "_texts", None) is None or self._texts.key != self._font.key():
-            self._texts = _Font(self._font)
+        if self._texts is None or self._texts.key != self._font.key():
+            self._texts = CachedFont(self._font)
         return self._texts
 
     def set_font(self, font: QFont) -> None:

@@ -252,15 +252,12 @@ class StageCanvas(QWidget):
         position = ids.index(state.stage_id) + 1
         size = self._point_size
         head = f" · head {state.head}" if stage.spec.has_heads else ""
-        self._set_header(
+        self._header_box.set_text(
             f"<span style='font-size:{size + 8}pt; font-weight:600'>{stage.title}</span>"
             f"<span style='font-size:{size + 1}pt; color:#666'>&nbsp;&nbsp;{stage.id}{head} · step {position} of {len(ids)}</span><br>"
             f"<span style='font-size:{size + 5}pt; font-family:serif'>{equation_html(stage.equation)}</span>"
             f"<span style='font-size:{size}pt; color:#666'>&nbsp;&nbsp;&nbsp;{stage.shape_text}</span>"
         )
-
-    def _set_header(self, html: str) -> None:
-        self._header_box.set_text(html)
 
     def header_text(self) -> str:
         return self._header.text()
