@@ -10,6 +10,17 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _machine_files_stay_intact():
+    """Fail the run if anything replaced /dev/null (a rename over it as root makes it a regular
+    file, which breaks every program on the machine); tests run as root in CI."""
+    import stat
+
+    yield
+    if os.path.exists(os.devnull):
+        assert stat.S_ISCHR(os.stat(os.devnull).st_mode), f"{os.devnull} is no longer a character device"
+
+
 @pytest.fixture
 def settings_path(tmp_path):
     """A private settings file, so tests never read or write the user's settings."""

@@ -434,3 +434,32 @@ def test_every_toolbar_button_fits_a_1280_pixel_window(make_main_window, qtbot) 
     hidden = [a.iconText() for a in bar.actions() if not a.isSeparator()
               and (bar.widgetForAction(a) is None or not bar.widgetForAction(a).isVisible())]
     assert not hidden, hidden
+
+
+def test_screenshot_never_writes_settings_over_a_shared_path(tmp_path) -> None:
+    """Screenshot mode once kept its settings in ``QSettings(os.devnull)``; Qt saves an ini file by
+    renaming a temporary file over the target, so as root it replaced the machine's /dev/null
+    with a regular file. Here ``os.devnull`` points at a stand-in file that must stay untouched,
+    and nothing may land in the user's own settings folder either."""
+    import os
+    import subprocess
+    import sys
+
+    stand_in = tmp_path / "null-stand-in"
+    stand_in.write_bytes(b"")
+    before = stand_in.stat()
+    home = tmp_path / "home"
+    home.mkdir()
+    script = (
+        "import os, sys\n"
+        f"os.devnull = {str(stand_in)!r}\n"
+        "from ui.app import run\n"
+        f"sys.exit(run(['--preset', 'toy', '--screenshot', {str(tmp_path / 'shot.png')!r}]))\n"
+    )
+    env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"), "XDG_DATA_HOME": str(home / ".data")}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=env)
+    assert out.returncode == 0, out.stderr
+    after = stand_in.stat()
+    assert (after.st_ino, after.st_size, after.st_mtime_ns) == (before.st_ino, before.st_size, before.st_mtime_ns)
+    assert stand_in.read_bytes() == b""
+    assert not any(path.is_file() for path in home.rglob("*")), sorted(home.rglob("*"))

@@ -8,7 +8,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Sequence
 
 APP_ORG = "TransformerStepSim"
@@ -145,7 +147,7 @@ _PLATFORM_NOTES = ("does not support propagateSizeHints",)
 
 
 def _run(options: "LaunchOptions") -> int:
-    from PySide6.QtCore import QSettings, Qt
+    from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
     from simulator.errors import SimulatorError
@@ -153,25 +155,42 @@ def _run(options: "LaunchOptions") -> int:
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setOrganizationName(APP_ORG)
     app.setApplicationName(APP_ID)
-    settings = None
-    if options.screenshot:
-        settings = QSettings(os.devnull, QSettings.Format.IniFormat)
-    try:
-        window = build_window(options, settings)
-    except SimulatorError as exc:
-        print(f"transformer-sim: {exc}", file=sys.stderr)
-        return 2
-    if options.screenshot:
-        window.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
-        window.resize(*options.size)
+    if not options.screenshot:
+        try:
+            window = build_window(options, None)
+        except SimulatorError as exc:
+            print(f"transformer-sim: {exc}", file=sys.stderr)
+            return 2
         window.show()
-        for _ in range(3):
-            app.processEvents()
-        ok = window.grab().save(options.screenshot)
-        window.close()
-        if not ok:
-            print(f"transformer-sim: could not write {options.screenshot}", file=sys.stderr)
-            return 1
-        return 0
+        return app.exec()
+    # A screenshot must leave the user's settings alone, and Qt saves an ini file by writing a
+    # temporary file and renaming it over the target: so the settings live in a private folder
+    # of our own that is removed afterwards (never a shared path such as os.devnull).
+    with tempfile.TemporaryDirectory(prefix="transformer-sim-shot-") as private:
+        settings = QSettings(str(Path(private) / "settings.ini"), QSettings.Format.IniFormat)
+        try:
+            return _screenshot(app, options, settings)
+        except SimulatorError as exc:
+            print(f"transformer-sim: {exc}", file=sys.stderr)
+            return 2
+        finally:
+            settings.sync()
+            del settings
+
+
+def _screenshot(app, options: "LaunchOptions", settings) -> int:  # noqa: ANN001 (Qt types imported lazily)
+    """Render the window off screen into ``options.screenshot`` and close it."""
+    from PySide6.QtCore import Qt
+
+    window = build_window(options, settings)
+    window.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
+    window.resize(*options.size)
     window.show()
-    return app.exec()
+    for _ in range(3):
+        app.processEvents()
+    ok = window.grab().save(options.screenshot)
+    window.close()
+    if not ok:
+        print(f"transformer-sim: could not write {options.screenshot}", file=sys.stderr)
+        return 1
+    return 0
