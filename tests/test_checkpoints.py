@@ -223,7 +223,9 @@ def test_a_loaded_checkpoint_saves_and_reloads_with_its_tokenizer(tmp_path: Path
     assert isinstance(again.tokenizer, HFTokenizer)
     for text in TEXTS:
         assert again.encode(text) == model.encode(text)
-    np.testing.assert_array_equal(final_stage(again, TEXTS[0]), final_stage(model, TEXTS[0]))
+    # Same weights; the checkpoint loader's fused Q/K/V product may round in another order than
+    # the saved file's, so the two agree to float32 precision (numpy 2.4's BLAS differs by 1 ulp).
+    np.testing.assert_allclose(final_stage(again, TEXTS[0]), final_stage(model, TEXTS[0]), rtol=1e-5, atol=1e-6)
     assert again.tokenizer.display(again.tokenizer.id_to_token(again.encode("The bankers").ids[2])) == model.tokenizer.display(
         model.tokenizer.id_to_token(model.encode("The bankers").ids[2])
     )
