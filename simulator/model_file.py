@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import tempfile  # noqa: F401  (the module simulator.safe_write creates its temporary files with; tests patch it here)
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -23,6 +23,7 @@ import numpy as np
 from simulator.config import ModelConfig
 from simulator.errors import ModelFileError, SimulatorError
 from simulator.model import Model, ModelInfo, ModelLabels
+from simulator.safe_write import write_atomic
 from simulator.tokenizer import tokenizer_from_spec
 
 MODEL_SCHEMA = "transformer-step-sim/model"
@@ -32,29 +33,12 @@ PARAM_PREFIX = "param/"
 
 
 def write_npz_atomic(path: str | os.PathLike[str], arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> None:
-    """Write arrays and a JSON member to ``path`` via a temporary file and an atomic rename."""
-    target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise ModelFileError(f"cannot save to {target}: the folder {folder} does not exist")
+    """Write arrays and a JSON member to ``path`` atomically (see :mod:`simulator.safe_write`).
+
+    The JSON is ASCII with escapes, so any text (even a lone surrogate) is saved losslessly."""
     payload = dict(arrays)
-    payload[META_KEY] = np.frombuffer(json.dumps(meta, ensure_ascii=False).encode("utf-8"), dtype=np.uint8)
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise ModelFileError(f"cannot save to {target}: {exc.strerror or exc}") from exc
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, **payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, target)
-    except OSError as exc:
-        _remove_quietly(tmp_name)
-        raise ModelFileError(f"cannot save to {target}: {exc.strerror or exc}") from exc
-    except BaseException:
-        _remove_quietly(tmp_name)
-        raise
+    payload[META_KEY] = np.frombuffer(json.dumps(meta, ensure_ascii=True).encode("ascii"), dtype=np.uint8)
+    write_atomic(path, lambda handle: np.savez(handle, **payload))
 
 
 def read_npz(path: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
@@ -64,6 +48,8 @@ def read_npz(path: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray], dict[
         raise ModelFileError(f"no such file: {source}")
     if source.is_dir():
         raise ModelFileError(f"{source} is a folder, not a file")
+    if not source.is_file():  # a FIFO would block the open for good, a device never ends
+        raise ModelFileError(f"{source} is not a regular file (a pipe, device or socket)")
     try:
         with open(source, "rb") as handle:
             magic = handle.read(2)
@@ -85,6 +71,10 @@ def read_npz(path: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray], dict[
     try:
         meta = json.loads(raw.tobytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelFileError(f"{source.name}: its description is damaged ({exc})") from exc
+    except RecursionError:
+        raise ModelFileError(f"{source.name}: its description is damaged (nested too deeply)") from None
+    except ValueError as exc:  # e.g. an integer with thousands of digits
         raise ModelFileError(f"{source.name}: its description is damaged ({exc})") from exc
     if not isinstance(meta, dict):
         raise ModelFileError(f"{source.name}: its description is not a JSON object")
@@ -144,10 +134,3 @@ def check_schema(meta: Mapping[str, Any], schema: str, version: int, name: str) 
         raise ModelFileError(f"{name} has no valid schema version")
     if found > version:
         raise ModelFileError(f"{name} was written by a newer version of the app (schema version {found}; this app reads up to {version})")
-
-
-def _remove_quietly(name: str) -> None:
-    try:
-        os.unlink(name)
-    except OSError:
-        pass

@@ -63,6 +63,8 @@ CATALOGUE: tuple[Case, ...] = (
     Case(CLI_ENGINE, "trace --preset toy --ids 1 --out /proc/transformer-sim-trace.npz", "cannot save"),
     Case(CLI_ENGINE, "trace --preset toy --ids 1 --out {tmp}", "is a directory"),
     Case(CLI_ENGINE, "trace --preset toy --text a --ids 1 --out {tmp}/t.npz", "not allowed with argument"),
+    Case(CLI_ENGINE, "trace --preset toy --ids 1 --out ''", "the file name is empty"),
+    Case(CLI_ENGINE, "trace --preset toy --ids 1 --out {file:a named pipe (FIFO)}", "is a fifo"),
     Case(CLI_ENGINE, "launch", "invalid choice"),
     # -- the app's command line --------------------------------------------------------------------
     Case(CLI_APP, "--preset nope", "unknown preset 'nope'"),
@@ -143,6 +145,9 @@ CATALOGUE: tuple[Case, ...] = (
     Case(SESSION_FILE, "an empty sentence", "the text is empty"),
     Case(SESSION_FILE, "a folder", "is a folder, not a file"),
     Case(SESSION_FILE, "no such file", "no such file"),
+    Case(SESSION_FILE, "a named pipe (FIFO)", "not a regular file"),
+    Case(SESSION_FILE, "meta.json nested 100,000 deep", "nested too deeply"),
+    Case(SESSION_FILE, "meta.json with a 5,000-digit integer", "description is damaged"),
     # -- model files -------------------------------------------------------------------------------------
     Case(MODEL_FILE, "empty file", "is empty (0 bytes)"),
     Case(MODEL_FILE, "first half of a good file", "damaged"),
@@ -187,6 +192,7 @@ CATALOGUE: tuple[Case, ...] = (
     Case(SAVE_SESSION, "inside a file (as if it were a folder)", "does not exist"),
     Case(SAVE_SESSION, "an existing folder named like the file", "is a directory"),
     Case(SAVE_SESSION, "a folder nobody can write (/proc)", "cannot save"),
+    Case(SAVE_SESSION, "a named pipe (FIFO)", "is a fifo"),
     Case(EXPORT, "PNG into a folder that does not exist", "does not exist"),
     Case(EXPORT, "PNG into /proc", "not writable"),
     Case(EXPORT, "SVG into /proc", "could not be created"),

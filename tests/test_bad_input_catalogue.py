@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import shutil
 import zipfile
@@ -181,6 +182,9 @@ BAD_FILES: dict[str, Callable[[Path, Callable], None]] = {
     "a folder": lambda target, parts: target.mkdir(),
     "a folder named like a file": lambda target, parts: target.mkdir(),
     "no such file": lambda target, parts: None,
+    "a named pipe (FIFO)": lambda target, parts: os.mkfifo(target),
+    "meta.json nested 100,000 deep": lambda target, parts: target.write_bytes(_npz_bytes({"meta.json.npy": _npy(np.frombuffer(b"[" * 100_000 + b"]" * 100_000, np.uint8))})),
+    "meta.json with a 5,000-digit integer": lambda target, parts: target.write_bytes(_npz_bytes({"meta.json.npy": _npy(np.frombuffer(b'{"version": ' + b"9" * 5000 + b"}", np.uint8))})),
 }
 
 
@@ -550,6 +554,7 @@ SAVE_TARGETS: dict[str, Callable[[Path], Path]] = {
     "inside a file (as if it were a folder)": lambda tmp: (tmp / "a-file").write_text("x") and tmp / "a-file" / "s.npz",
     "an existing folder named like the file": lambda tmp: (tmp / "folder.npz").mkdir() or tmp / "folder.npz",
     "a folder nobody can write (/proc)": lambda tmp: Path("/proc/transformer-sim-session.npz"),
+    "a named pipe (FIFO)": lambda tmp: os.mkfifo(tmp / "pipe.npz") or tmp / "pipe.npz",
 }
 
 

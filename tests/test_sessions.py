@@ -443,3 +443,17 @@ def test_a_damaged_recovery_copy_is_set_aside(make_main_window, tmp_path, monkey
     assert not window.isWindowModified()
     assert (folder / "recovery-999999999-3.npz.damaged").exists()
     assert not any(p.suffix == ".npz" for p in folder.iterdir())
+
+
+def test_recovery_copies_are_named_uniquely_even_when_process_ids_repeat(make_main_window, monkeypatch) -> None:
+    import itertools
+
+    from ui import recovery as recovery_module
+    from ui.recovery import RecoveryManager
+
+    window = make_main_window()
+    names = set()
+    for _ in range(2):  # a new process with the same pid starts its instance counter again
+        monkeypatch.setattr(recovery_module, "_instances", itertools.count(1))
+        names.add(RecoveryManager(window.state, window.recovery.folder, lambda: None).file.name)
+    assert len(names) == 2

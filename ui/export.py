@@ -32,6 +32,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from simulator.errors import SimulatorError
+from simulator.safe_write import write_atomic_path
 from ui.panels.heatmap import HeatmapPanel
 from ui.state import AppState
 
@@ -56,45 +58,63 @@ def _target(path: str | os.PathLike[str], suffix: str) -> Path:
 
 
 def export_png(widget: QWidget, path: str | os.PathLike[str]) -> Path:
-    """A heatmap panel via pyqtgraph's ImageExporter (2× size), any other widget as grabbed."""
+    """A heatmap panel via pyqtgraph's ImageExporter (2× size), any other widget as grabbed.
+
+    Written to a temporary file renamed into place only after a clean save, so a failure
+    leaves the previous picture as it was (see :mod:`simulator.safe_write`)."""
     target = _target(path, ".png")
-    if isinstance(widget, HeatmapPanel):
-        exporter = pyqtgraph.exporters.ImageExporter(widget.scene())
-        exporter.parameters()["width"] = max(1, widget.width() * PNG_SCALE)
-        exporter.parameters()["antialias"] = True
-        ok = exporter.export(str(target))
-        ok = ok is not False and target.is_file()
-    else:
-        ok = widget.grab().save(str(target), "PNG")
-    if not ok:
-        raise ExportError(f"cannot write {target}: the folder is not writable or the disk is full")
-    return target
+
+    def write(name: str) -> None:
+        if isinstance(widget, HeatmapPanel):
+            exporter = pyqtgraph.exporters.ImageExporter(widget.scene())
+            exporter.parameters()["width"] = max(1, widget.width() * PNG_SCALE)
+            exporter.parameters()["antialias"] = True
+            ok = exporter.export(name)
+            ok = ok is not False and os.path.getsize(name) > 0
+        else:
+            ok = widget.grab().save(name, "PNG")
+        if not ok:
+            raise ExportError(f"cannot write {target}: the folder is not writable or the disk is full")
+
+    return _write_atomic(target, write)
+
+
+def _write_atomic(target: Path, write: Callable[[str], None]) -> Path:
+    if not os.access(target.parent, os.W_OK):
+        raise ExportError(f"cannot write {target}: the folder is not writable")
+    try:
+        return write_atomic_path(target, write)
+    except SimulatorError as exc:
+        raise ExportError(f"{exc}; the previous file is unchanged") from exc
 
 
 def export_svg(widget: QWidget, path: str | os.PathLike[str], title: str = "") -> Path:
-    """Draw ``widget`` (a panel or the whole canvas) as an SVG file."""
+    """Draw ``widget`` (a panel or the whole canvas) as an SVG file, renamed into place only
+    after the painter ended cleanly."""
     target = _target(path, ".svg")
-    if not os.access(target.parent, os.W_OK):
-        raise ExportError(f"cannot write {target}: the folder is not writable")
-    generator = QSvgGenerator(QSvgGenerator.SvgVersion.Svg11)  # 1.1 keeps clip paths (Tiny 1.2 drops them)
-    generator.setFileName(str(target))
-    generator.setSize(QSize(widget.width(), widget.height()))
-    generator.setViewBox(QRect(0, 0, widget.width(), widget.height()))
-    generator.setResolution(SVG_DPI)
-    generator.setTitle(title or widget.objectName())
-    generator.setDescription("Exported from the Transformer Step-Through Simulator")
-    painter = QPainter()
-    if not painter.begin(generator):
-        raise ExportError(f"cannot write {target}: the file could not be created")
-    try:
-        # QWidget's own render, also for graphics views (theirs re-fits the scene and skews it):
-        # the widget's paint code draws cells, text and lines into the SVG as vectors
-        QWidget.render(widget, painter, QPoint(0, 0))
-    finally:
-        painter.end()
-    if not target.is_file() or target.stat().st_size == 0:
-        raise ExportError(f"cannot write {target}")
-    return target
+
+    def write(name: str) -> None:
+        generator = QSvgGenerator(QSvgGenerator.SvgVersion.Svg11)  # 1.1 keeps clip paths (Tiny 1.2 drops them)
+        generator.setFileName(name)
+        generator.setSize(QSize(widget.width(), widget.height()))
+        generator.setViewBox(QRect(0, 0, widget.width(), widget.height()))
+        generator.setResolution(SVG_DPI)
+        generator.setTitle(title or widget.objectName())
+        generator.setDescription("Exported from the Transformer Step-Through Simulator")
+        painter = QPainter()
+        if not painter.begin(generator):
+            raise ExportError(f"cannot write {target}: the file could not be created")
+        try:
+            # QWidget's own render, also for graphics views (theirs re-fits the scene and skews it):
+            # the widget's paint code draws cells, text and lines into the SVG as vectors
+            QWidget.render(widget, painter, QPoint(0, 0))
+        finally:
+            ended = painter.end()
+        del generator  # closes and flushes its file
+        if not ended or os.path.getsize(name) == 0:
+            raise ExportError(f"cannot write {target}: the disk is full or the file could not be written; the previous file is unchanged")
+
+    return _write_atomic(target, write)
 
 
 def copy_image(widget: QWidget) -> None:

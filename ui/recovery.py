@@ -1,7 +1,7 @@
 """Crash protection: a recovery copy of unsaved work, offered back on the next start.
 
 While the session has unsaved changes, a copy is written every 30 seconds (only if something
-changed since the last copy) to ``recovery-<pid>-<n>.npz`` in the recovery folder, in the
+changed since the last copy) to ``recovery-<pid>-<n>-<time>-<random>.npz`` in the recovery folder, in the
 session format of :mod:`ui.session_file` plus a ``recovery`` member naming the file the work
 belongs to. Saving, discarding or closing the window normally removes the copy. A lock file
 held next to it while the app runs tells a copy left by a crashed run (its lock is stale or
@@ -15,6 +15,7 @@ import itertools
 import json
 import os
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -67,7 +68,8 @@ class RecoveryManager(QObject):
         self._state = state
         self._folder = Path(folder)
         self._current_path = current_path
-        stem = f"{PREFIX}{os.getpid()}-{next(_instances)}"
+        # pid, time and a random part: process ids repeat across containers and reboots
+        stem = f"{PREFIX}{os.getpid()}-{next(_instances)}-{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:8]}"
         self.file = self._folder / f"{stem}.npz"
         self._lock: QLockFile | None = None
         self._lock_path = self._folder / f"{stem}.lock"
@@ -171,12 +173,15 @@ class RecoveryManager(QObject):
             if answer != QMessageBox.StandardButton.Yes:
                 _discard_copy(copy.path)
                 continue
+            if not copy.path.is_file():  # another window took it meanwhile
+                self._state.message.emit(f"Skipped the recovery copy {copy.path.name}: another window restored or removed it")
+                continue
             try:
                 session = load_session(copy.path)
                 adopt(session, copy.original)
-            except SimulatorError as exc:
-                copy.path.replace(copy.path.with_suffix(".npz.damaged"))
-                QMessageBox.warning(parent, "Could not restore", f"The recovery copy could not be read: {exc}")
+            except (SimulatorError, OSError, RecursionError) as exc:
+                _set_aside(copy.path)
+                QMessageBox.warning(parent, "Could not restore", f"The recovery copy could not be read and was set aside as .damaged: {exc}")
                 continue
             _discard_copy(copy.path)
             self._changed_since_copy = True
@@ -210,6 +215,14 @@ def _recovery_info(path: Path) -> tuple[Path | None, float]:
             return None, path.stat().st_mtime
         except OSError:
             return None, 0.0
+
+
+def _set_aside(path: Path) -> None:
+    """Rename a damaged copy to ``*.npz.damaged`` so it is never offered again; gone is fine."""
+    try:
+        path.replace(path.with_suffix(".npz.damaged"))
+    except OSError:
+        pass
 
 
 def _discard_copy(path: Path) -> None:
