@@ -356,6 +356,20 @@ def test_sharded_safetensors(tmp_path: Path, gpt2: simulator.Model) -> None:
     np.testing.assert_array_equal(final_stage(simulator.load(folder), TEXTS[0]), final_stage(gpt2, TEXTS[0]))
 
 
+def test_tensor_in_two_shards_follows_the_index(tmp_path: Path, gpt2: simulator.Model) -> None:
+    """A stale copy of a tensor in a later shard must not win over the shard the index names."""
+    folder = copy_folder(GPT2, tmp_path / "gpt2", without=("model.safetensors",))
+    tensors = load_file(GPT2 / "model.safetensors")
+    names = sorted(tensors)
+    shards = {"model-00001-of-00002.safetensors": names[:10], "model-00002-of-00002.safetensors": names[10:]}
+    stale = {names[0]: np.zeros_like(tensors[names[0]])}
+    save_file({k: tensors[k] for k in shards["model-00001-of-00002.safetensors"]}, str(folder / "model-00001-of-00002.safetensors"))
+    save_file({**{k: tensors[k] for k in names[10:]}, **stale}, str(folder / "model-00002-of-00002.safetensors"))
+    index = {"metadata": {}, "weight_map": {k: f for f, part in shards.items() for k in part}}
+    (folder / "model.safetensors.index.json").write_text(json.dumps(index))
+    np.testing.assert_array_equal(final_stage(simulator.load(folder), TEXTS[0]), final_stage(gpt2, TEXTS[0]))
+
+
 def test_half_precision_weights_are_widened(tmp_path: Path) -> None:
     folder = copy_folder(GPT2, tmp_path / "gpt2")
     tensors = load_file(GPT2 / "model.safetensors")
