@@ -114,14 +114,18 @@ def test_loaded_weights_are_read_only_and_still_editable(gpt2: simulator.Model) 
     assert model.params["blocks.0.attn.W_Q"][0, 1, 2] == pytest.approx(0.7)
 
 
-def test_model_keeps_owned_read_only_arrays_without_copying() -> None:
-    """The engine change that lets a 124 M parameter checkpoint load without a second copy."""
-    model = simulator.load("toy")
-    shape = model.param_shape("embed.W_E")
-    owned = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+def test_model_adopts_a_loaders_arrays_without_copying() -> None:
+    """The engine change that lets a 124 M parameter checkpoint load without a second copy:
+    a loader hands its arrays over (``adopt=True``); arrays from anyone else are copied (issue 12:
+    a caller's read-only array can be switched writable again by its owner)."""
+    toy = simulator.load("toy")
+    params = {name: np.array(value) for name, value in toy.params.items()}
+    model = simulator.Model(toy.config, params, toy.tokenizer, adopt=True)
+    assert np.shares_memory(model.params["embed.W_E"], params["embed.W_E"])
+    owned = params["embed.W_E"].copy()
     owned.flags.writeable = False
     model.set_param("embed.W_E", owned)
-    assert np.shares_memory(model.params["embed.W_E"], owned)
+    assert not np.shares_memory(model.params["embed.W_E"], owned)
     writable = owned.copy()
     model.set_param("embed.W_E", writable)
     assert not np.shares_memory(model.params["embed.W_E"], writable)
