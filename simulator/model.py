@@ -386,7 +386,7 @@ class Model:
             unknown = ()
         ids = sealed(ids)
         options = {
-            "temperature": _checked_temperature(temperature),
+            "temperature": _checked_temperature(temperature, self.config.np_dtype),
             "causal": self.config.causal if causal is None else bool(causal),
             "scale_scores": self.config.scale_scores if scale_scores is None else bool(scale_scores),
         }
@@ -464,13 +464,25 @@ class Model:
         )
 
 
-def _checked_temperature(value: Any) -> float:
+def _checked_temperature(value: Any, dtype: np.dtype) -> float:
+    """A positive finite temperature that stays positive and finite in the model's dtype.
+
+    Logits are divided by T in that dtype: a T that rounds to 0 there makes 0/0 = NaN in every
+    probability, and one that overflows to infinity makes every probability the same NaN-prone
+    limit, so both are refused rather than drawn as a masked panel.
+    """
     try:
         t = float(value)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise TextError(f"temperature must be a number, got {value!r}") from exc
     if not math.isfinite(t) or t <= 0:
         raise TextError(f"temperature must be a positive number, got {value!r}")
+    info = np.finfo(dtype)
+    name = np.dtype(dtype).name
+    if t < float(info.tiny):
+        raise TextError(f"temperature {t:.3g} is too small for this model's {name} numbers (at least {float(info.tiny):.3g})")
+    if t > float(info.max):
+        raise TextError(f"temperature {t:.3g} is too large for this model's {name} numbers (at most {float(info.max):.3g})")
     return t
 
 

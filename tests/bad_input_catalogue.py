@@ -59,6 +59,8 @@ CATALOGUE: tuple[Case, ...] = (
     Case(CLI_ENGINE, "trace --preset toy --ids 1,40 --out {tmp}/t.npz", "token id 40 is outside the vocabulary"),
     Case(CLI_ENGINE, "trace --preset toy --ids 1 --temperature nan --out {tmp}/t.npz", "temperature must be a positive number"),
     Case(CLI_ENGINE, "trace --preset toy --ids 1 --temperature -1 --out {tmp}/t.npz", "temperature must be a positive number"),
+    Case(CLI_ENGINE, "trace --preset toy --ids 1 --temperature 1e-50 --out {tmp}/t.npz", "too small for this model's float32 numbers"),
+    Case(CLI_ENGINE, "trace --preset toy --ids 1 --temperature 1e39 --out {tmp}/t.npz", "too large for this model's float32 numbers"),
     Case(CLI_ENGINE, "trace --preset toy --ids 1 --out {tmp}/no/such/folder/t.npz", "does not exist"),
     Case(CLI_ENGINE, "trace --preset toy --ids 1 --out /proc/transformer-sim-trace.npz", "cannot save"),
     Case(CLI_ENGINE, "trace --preset toy --ids 1 --out {tmp}", "is a directory"),
