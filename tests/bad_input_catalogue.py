@@ -101,6 +101,7 @@ CATALOGUE: tuple[Case, ...] = (
     Case(SENTENCE, "a" * 60, "→ <unk>"),
     # -- weights typed on a heatmap cell --------------------------------------------------------------------
     Case(WEIGHT_CELL, "abc", "'abc' is not a number"),
+    Case(WEIGHT_CELL, "12,34,567", "commas are read as thousands separators"),
     Case(WEIGHT_CELL, "", "the value is empty"),
     Case(WEIGHT_CELL, "   ", "the value is empty"),
     Case(WEIGHT_CELL, "nan", "NaN (not a number) is not allowed"),
