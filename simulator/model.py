@@ -382,7 +382,7 @@ class Model:
             tokens, unknown = enc.tokens, enc.unknown
         else:
             ids = self._checked_ids(text_or_ids)
-            tokens = tuple(self.tokenizer.id_to_token(int(i)) for i in ids)
+            tokens = tuple(self.token_text(int(i)) for i in ids)
             unknown = ()
         ids = sealed(ids)
         options = {
@@ -409,9 +409,9 @@ class Model:
                 raise TextError("token ids must be whole numbers")
         if arr.size > self.config.n_ctx:
             raise TextError(f"{arr.size} token ids given; this model reads at most {self.config.n_ctx}")
-        bad = arr[(arr < 0) | (arr >= self.tokenizer.vocab_size)]
+        bad = arr[(arr < 0) | (arr >= self.config.vocab_size)]
         if bad.size:
-            raise TextError(f"token id {int(bad[0])} is outside the vocabulary (0..{self.tokenizer.vocab_size - 1})")
+            raise TextError(f"token id {int(bad[0])} is outside the vocabulary (0..{self.config.vocab_size - 1})")
         return arr.astype(np.int64)
 
     def _checked_token_types(self, token_types: Sequence[int] | None, n: int) -> np.ndarray:
@@ -427,6 +427,20 @@ class Model:
         return sealed(arr)
 
     # -- labels ----------------------------------------------------------------------------------
+    def token_text(self, token_id: int) -> str:
+        """The tokeniser's piece for ``token_id``, or ``#id`` for an embedding row it has no
+        piece for (padded vocabularies: the embedding may have more rows than pieces)."""
+        if self.tokenizer.vocab_size <= token_id < self.config.vocab_size:
+            return f"#{token_id}"
+        return self.tokenizer.id_to_token(token_id)
+
+    def decode(self, ids: Sequence[int]) -> str:
+        """Text for token ids; ids beyond the tokeniser's pieces read as ``#id``."""
+        ids = [int(i) for i in ids]
+        if all(i < self.tokenizer.vocab_size for i in ids):
+            return self.tokenizer.decode(ids)
+        return " ".join(self.tokenizer.decode([i]) if i < self.tokenizer.vocab_size else f"#{i}" for i in ids)
+
     def axis_labels(self, axis: str, layer: int | None, size: int) -> tuple[str, ...]:
         """Tick labels for a non-token axis (dimension, neuron, head and vocabulary names)."""
         key = (axis, layer, size)

@@ -110,7 +110,7 @@ class Trace(Mapping[str, np.ndarray]):
 
     @property
     def text(self) -> str:
-        return self.model.tokenizer.decode(self.ids.tolist())
+        return self.model.decode(self.ids.tolist())
 
     def stage_ids(self) -> list[str]:
         return list(self.model.graph)
