@@ -19,6 +19,7 @@ import numpy as np
 
 from simulator.config import ModelConfig
 from simulator.errors import ConfigError, ParamError, TextError, UnknownStageError
+from simulator.ops import sealed
 from simulator.stages import OPTIONS, StageSpec, build_graph, param_shapes
 from simulator.tokenizer import Encoding, Tokenizer
 from simulator.trace import Trace
@@ -124,7 +125,12 @@ class Model:
         tokenizer: Tokenizer,
         labels: ModelLabels | None = None,
         info: ModelInfo | None = None,
+        *,
+        adopt: bool = False,
     ) -> None:
+        """``adopt=True`` hands the parameter arrays over: arrays that own their memory are kept
+        (made read-only) instead of copied. Only for callers that keep no reference to them
+        (checkpoint loaders, where a copy would double the memory and time of a large load)."""
         self.config = config
         self.tokenizer = tokenizer
         self.labels = labels or ModelLabels()
@@ -136,7 +142,7 @@ class Model:
             )
         self._shapes = param_shapes(config)
         self._params: dict[str, np.ndarray] = {}
-        self._load_params(params)
+        self._load_params(params, adopt)
         self._counter = itertools.count(1)
         self._versions = {name: 0 for name in self._shapes}
         self.graph: dict[str, StageSpec] = build_graph(config)
@@ -150,7 +156,7 @@ class Model:
         self._recording_depth = 0
 
     # -- parameters --------------------------------------------------------------------------
-    def _load_params(self, params: Mapping[str, Any]) -> None:
+    def _load_params(self, params: Mapping[str, Any], adopt: bool) -> None:
         unknown = sorted(set(params) - set(self._shapes))
         if unknown:
             raise ParamError(f"unexpected parameters for this configuration: {', '.join(unknown[:6])}")
@@ -158,9 +164,9 @@ class Model:
         if missing:
             raise ParamError(f"missing parameters: {', '.join(missing[:6])}")
         for name, shape in self._shapes.items():
-            self._params[name] = self._checked(name, params[name], shape)
+            self._params[name] = self._checked(name, params[name], shape, adopt)
 
-    def _checked(self, name: str, value: Any, shape: tuple[int, ...]) -> np.ndarray:
+    def _checked(self, name: str, value: Any, shape: tuple[int, ...], adopt: bool = False) -> np.ndarray:
         try:
             arr = np.asarray(value)
         except (TypeError, ValueError) as exc:
@@ -173,17 +179,19 @@ class Model:
             cast = arr.astype(self.config.np_dtype, copy=False)
         if not np.all(np.isfinite(cast)):
             raise ParamError(f"{name} contains NaN or infinite values (or values too large for {self.config.dtype})")
-        # A converted array is already a private copy; a read-only array that owns its memory
-        # (e.g. from a checkpoint loader) cannot change under us, so neither needs copying.
-        if cast is arr and (arr.base is not None or arr.flags.writeable):
+        # A converted array is already a private copy. Anything else the caller still holds
+        # (even read-only: the owner of memory can switch it writable again) is copied, unless
+        # the caller hands the array over (``adopt``: a loader that keeps no reference).
+        if cast is arr and not (adopt and arr.base is None):
             cast = arr.copy()
-        arr = cast
-        arr.flags.writeable = False
-        return arr
+        return sealed(cast)
 
     @property
     def params(self) -> Mapping[str, np.ndarray]:
-        """Read-only mapping from parameter name to (read-only) array."""
+        """Read-only mapping from parameter name to read-only array.
+
+        The arrays are read-only views of read-only memory (see :func:`simulator.ops.sealed`), so
+        they cannot be switched writable again."""
         return MappingProxyType(self._params)
 
     def param_shape(self, name: str) -> tuple[int, ...]:
@@ -236,7 +244,7 @@ class Model:
                 raise ParamError(
                     f"{name}{_fmt_index(index)} needs shape {_fmt_shape(target_shape)}, got {_fmt_shape(cast.shape)}"
                 ) from exc
-            new.flags.writeable = False
+            new = sealed(new)
         self._params[name] = new
         self._versions[name] = next(self._counter)
 
@@ -248,7 +256,7 @@ class Model:
         if cached is not None and cached[0] == version:
             return cached[1]
         n_heads, d_model, d_head = weight.shape
-        fused = np.ascontiguousarray(weight.transpose(1, 0, 2).reshape(d_model, n_heads * d_head))
+        fused = sealed(np.ascontiguousarray(weight.transpose(1, 0, 2).reshape(d_model, n_heads * d_head)))
         if version == self._versions.get(name):
             self._fused_cache[name] = (version, fused)
         return fused
@@ -374,11 +382,11 @@ class Model:
             tokens, unknown = enc.tokens, enc.unknown
         else:
             ids = self._checked_ids(text_or_ids)
-            tokens = tuple(self.tokenizer.id_to_token(int(i)) for i in ids)
+            tokens = tuple(self.token_text(int(i)) for i in ids)
             unknown = ()
-        ids.flags.writeable = False
+        ids = sealed(ids)
         options = {
-            "temperature": _checked_temperature(temperature),
+            "temperature": _checked_temperature(temperature, self.config.np_dtype),
             "causal": self.config.causal if causal is None else bool(causal),
             "scale_scores": self.config.scale_scores if scale_scores is None else bool(scale_scores),
         }
@@ -401,21 +409,38 @@ class Model:
                 raise TextError("token ids must be whole numbers")
         if arr.size > self.config.n_ctx:
             raise TextError(f"{arr.size} token ids given; this model reads at most {self.config.n_ctx}")
-        bad = arr[(arr < 0) | (arr >= self.tokenizer.vocab_size)]
+        bad = arr[(arr < 0) | (arr >= self.config.vocab_size)]
         if bad.size:
-            raise TextError(f"token id {int(bad[0])} is outside the vocabulary (0..{self.tokenizer.vocab_size - 1})")
+            raise TextError(f"token id {int(bad[0])} is outside the vocabulary (0..{self.config.vocab_size - 1})")
         return arr.astype(np.int64)
 
     def _checked_token_types(self, token_types: Sequence[int] | None, n: int) -> np.ndarray:
         if token_types is None:
-            return np.zeros(n, dtype=np.int64)
-        arr = np.asarray(token_types, dtype=np.int64)
+            return sealed(np.zeros(n, dtype=np.int64))
+        try:
+            arr = np.array(token_types, dtype=np.int64)  # a private copy: the caller may reuse its buffer
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise TextError(f"token types must be whole numbers ({exc})") from exc
         limit = max(self.config.n_token_types, 1)
         if arr.shape != (n,) or np.any(arr < 0) or np.any(arr >= limit):
             raise TextError(f"token types must be {n} values in 0..{limit - 1}")
-        return arr
+        return sealed(arr)
 
     # -- labels ----------------------------------------------------------------------------------
+    def token_text(self, token_id: int) -> str:
+        """The tokeniser's piece for ``token_id``, or ``#id`` for an embedding row it has no
+        piece for (padded vocabularies: the embedding may have more rows than pieces)."""
+        if self.tokenizer.vocab_size <= token_id < self.config.vocab_size:
+            return f"#{token_id}"
+        return self.tokenizer.id_to_token(token_id)
+
+    def decode(self, ids: Sequence[int]) -> str:
+        """Text for token ids; ids beyond the tokeniser's pieces read as ``#id``."""
+        ids = [int(i) for i in ids]
+        if all(i < self.tokenizer.vocab_size for i in ids):
+            return self.tokenizer.decode(ids)
+        return " ".join(self.tokenizer.decode([i]) if i < self.tokenizer.vocab_size else f"#{i}" for i in ids)
+
     def axis_labels(self, axis: str, layer: int | None, size: int) -> tuple[str, ...]:
         """Tick labels for a non-token axis (dimension, neuron, head and vocabulary names)."""
         key = (axis, layer, size)
@@ -453,13 +478,25 @@ class Model:
         )
 
 
-def _checked_temperature(value: Any) -> float:
+def _checked_temperature(value: Any, dtype: np.dtype) -> float:
+    """A positive finite temperature that stays positive and finite in the model's dtype.
+
+    Logits are divided by T in that dtype: a T that rounds to 0 there makes 0/0 = NaN in every
+    probability, and one that overflows to infinity makes every probability the same NaN-prone
+    limit, so both are refused rather than drawn as a masked panel.
+    """
     try:
         t = float(value)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise TextError(f"temperature must be a number, got {value!r}") from exc
     if not math.isfinite(t) or t <= 0:
         raise TextError(f"temperature must be a positive number, got {value!r}")
+    info = np.finfo(dtype)
+    name = np.dtype(dtype).name
+    if t < float(info.tiny):
+        raise TextError(f"temperature {t:.3g} is too small for this model's {name} numbers (at least {float(info.tiny):.3g})")
+    if t > float(info.max):
+        raise TextError(f"temperature {t:.3g} is too large for this model's {name} numbers (at most {float(info.max):.3g})")
     return t
 
 

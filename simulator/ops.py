@@ -20,6 +20,28 @@ import numpy as np
 _SQRT_TWO_OVER_PI = math.sqrt(2.0 / math.pi)
 
 
+def sealed(value: np.ndarray) -> np.ndarray:
+    """``value`` made read-only for good, for arrays the engine shares and hands out.
+
+    An array that owns its memory can be switched writable again by whoever holds it, and so
+    can a view whose base is writable. The result is a read-only view whose base is read-only
+    (a writable base is locked: it is a temporary nobody else holds, since the engine's
+    inputs are sealed already); memory not held by a NumPy array is copied first.
+    """
+    base = value.base
+    if base is not None and not isinstance(base, np.ndarray):
+        value = value.copy()
+        base = None
+    if base is None:
+        value.flags.writeable = False
+        return value.view()
+    if base.flags.writeable:
+        base.flags.writeable = False
+    if value.flags.writeable:
+        value.flags.writeable = False
+    return value
+
+
 def erf(x: np.ndarray) -> np.ndarray:
     """Error function to double precision: the standard library's ``math.erf``, element by element.
 

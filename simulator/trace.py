@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Mapping
 import numpy as np
 
 from simulator.errors import UnknownStageError
+from simulator.ops import sealed
 from simulator.stages import StageSpec
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ class Trace(Mapping[str, np.ndarray]):
         token_types: np.ndarray,
     ) -> None:
         self.model = model
-        self.ids = ids
+        self.ids = ids  # sealed by the model: the caller cannot switch them writable
         self.tokens = tokens
         self.unknown = unknown
         self.token_types = token_types
@@ -71,6 +72,8 @@ class Trace(Mapping[str, np.ndarray]):
 
     # -- Mapping -----------------------------------------------------------------------------
     def __getitem__(self, stage_id: str) -> np.ndarray:
+        """The stage's value: a read-only view of a read-only array (it is shared with other
+        traces through the model's cache, so it must not be switchable writable)."""
         value = self._values.get(stage_id)
         if value is None:
             value = self._compute(stage_id)
@@ -107,7 +110,7 @@ class Trace(Mapping[str, np.ndarray]):
 
     @property
     def text(self) -> str:
-        return self.model.tokenizer.decode(self.ids.tolist())
+        return self.model.decode(self.ids.tolist())
 
     def stage_ids(self) -> list[str]:
         return list(self.model.graph)
@@ -137,8 +140,7 @@ class Trace(Mapping[str, np.ndarray]):
             # value the user asked for and what every view shows, not a warning for stderr.
             with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
                 value = np.asarray(spec.compute(self, inputs))
-            if value.flags.writeable:
-                value.flags.writeable = False
+            value = sealed(value)
             self.model._cache_put(stage_id, key, value)
         self._values[stage_id] = value
         return value
@@ -170,3 +172,4 @@ class Trace(Mapping[str, np.ndarray]):
             "d_mlp": c.d_mlp,
             "vocab": c.vocab_size,
         }
+

@@ -59,6 +59,8 @@ CATALOGUE: tuple[Case, ...] = (
     Case(CLI_ENGINE, "trace --preset toy --ids 1,40 --out {tmp}/t.npz", "token id 40 is outside the vocabulary"),
     Case(CLI_ENGINE, "trace --preset toy --ids 1 --temperature nan --out {tmp}/t.npz", "temperature must be a positive number"),
     Case(CLI_ENGINE, "trace --preset toy --ids 1 --temperature -1 --out {tmp}/t.npz", "temperature must be a positive number"),
+    Case(CLI_ENGINE, "trace --preset toy --ids 1 --temperature 1e-50 --out {tmp}/t.npz", "too small for this model's float32 numbers"),
+    Case(CLI_ENGINE, "trace --preset toy --ids 1 --temperature 1e39 --out {tmp}/t.npz", "too large for this model's float32 numbers"),
     Case(CLI_ENGINE, "trace --preset toy --ids 1 --out {tmp}/no/such/folder/t.npz", "does not exist"),
     Case(CLI_ENGINE, "trace --preset toy --ids 1 --out /proc/transformer-sim-trace.npz", "cannot save"),
     Case(CLI_ENGINE, "trace --preset toy --ids 1 --out {tmp}", "is a directory"),
@@ -101,6 +103,7 @@ CATALOGUE: tuple[Case, ...] = (
     Case(SENTENCE, "a" * 60, "→ <unk>"),
     # -- weights typed on a heatmap cell --------------------------------------------------------------------
     Case(WEIGHT_CELL, "abc", "'abc' is not a number"),
+    Case(WEIGHT_CELL, "12,34,567", "commas are read as thousands separators"),
     Case(WEIGHT_CELL, "", "the value is empty"),
     Case(WEIGHT_CELL, "   ", "the value is empty"),
     Case(WEIGHT_CELL, "nan", "NaN (not a number) is not allowed"),

@@ -114,14 +114,18 @@ def test_loaded_weights_are_read_only_and_still_editable(gpt2: simulator.Model) 
     assert model.params["blocks.0.attn.W_Q"][0, 1, 2] == pytest.approx(0.7)
 
 
-def test_model_keeps_owned_read_only_arrays_without_copying() -> None:
-    """The engine change that lets a 124 M parameter checkpoint load without a second copy."""
-    model = simulator.load("toy")
-    shape = model.param_shape("embed.W_E")
-    owned = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+def test_model_adopts_a_loaders_arrays_without_copying() -> None:
+    """The engine change that lets a 124 M parameter checkpoint load without a second copy:
+    a loader hands its arrays over (``adopt=True``); arrays from anyone else are copied (issue 12:
+    a caller's read-only array can be switched writable again by its owner)."""
+    toy = simulator.load("toy")
+    params = {name: np.array(value) for name, value in toy.params.items()}
+    model = simulator.Model(toy.config, params, toy.tokenizer, adopt=True)
+    assert np.shares_memory(model.params["embed.W_E"], params["embed.W_E"])
+    owned = params["embed.W_E"].copy()
     owned.flags.writeable = False
     model.set_param("embed.W_E", owned)
-    assert np.shares_memory(model.params["embed.W_E"], owned)
+    assert not np.shares_memory(model.params["embed.W_E"], owned)
     writable = owned.copy()
     model.set_param("embed.W_E", writable)
     assert not np.shares_memory(model.params["embed.W_E"], writable)
@@ -353,6 +357,20 @@ def test_sharded_safetensors(tmp_path: Path, gpt2: simulator.Model) -> None:
     shards = {"model-00001-of-00002.safetensors": names[:10], "model-00002-of-00002.safetensors": names[10:]}
     for file, part in shards.items():
         save_file({k: tensors[k] for k in part}, str(folder / file))
+    index = {"metadata": {}, "weight_map": {k: f for f, part in shards.items() for k in part}}
+    (folder / "model.safetensors.index.json").write_text(json.dumps(index))
+    np.testing.assert_array_equal(final_stage(simulator.load(folder), TEXTS[0]), final_stage(gpt2, TEXTS[0]))
+
+
+def test_tensor_in_two_shards_follows_the_index(tmp_path: Path, gpt2: simulator.Model) -> None:
+    """A stale copy of a tensor in a later shard must not win over the shard the index names."""
+    folder = copy_folder(GPT2, tmp_path / "gpt2", without=("model.safetensors",))
+    tensors = load_file(GPT2 / "model.safetensors")
+    names = sorted(tensors)
+    shards = {"model-00001-of-00002.safetensors": names[:10], "model-00002-of-00002.safetensors": names[10:]}
+    stale = {names[0]: np.zeros_like(tensors[names[0]])}
+    save_file({k: tensors[k] for k in shards["model-00001-of-00002.safetensors"]}, str(folder / "model-00001-of-00002.safetensors"))
+    save_file({**{k: tensors[k] for k in names[10:]}, **stale}, str(folder / "model-00002-of-00002.safetensors"))
     index = {"metadata": {}, "weight_map": {k: f for f, part in shards.items() for k in part}}
     (folder / "model.safetensors.index.json").write_text(json.dumps(index))
     np.testing.assert_array_equal(final_stage(simulator.load(folder), TEXTS[0]), final_stage(gpt2, TEXTS[0]))

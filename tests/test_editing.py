@@ -98,6 +98,16 @@ def test_a_decimal_comma_and_a_typographic_minus_are_understood(make_main_window
     assert window.state.model.params[W_Q][0, 0, 0] == np.float32(-0.5)
 
 
+@pytest.mark.parametrize(("typed", "value"), [("1,000", 1000.0), ("1,000.5", 1000.5), ("−12,345", -12345.0), ("0,500", 0.5)])
+def test_thousands_separators_are_read_as_thousands(make_main_window, typed: str, value: float) -> None:
+    """issue 12: "1,000" used to become 1.0 (its comma taken for a decimal comma)."""
+    window = make_main_window(text="a fluffy blue creature", stage=Q_STAGE)
+    editor = open_editor(window, 0, 0)
+    editor.setText(typed)
+    QTest.keyClick(editor, Qt.Key.Key_Return)
+    assert window.state.model.params[W_Q][0, 0, 0] == np.float32(value)
+
+
 def test_scrubbing_with_the_mouse_updates_live_and_is_one_undo_step(make_main_window) -> None:
     window = make_main_window(text="a fluffy blue creature", stage=Q_STAGE)
     state = window.state

@@ -15,6 +15,7 @@ into commands on the state's undo stack:
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,11 +34,30 @@ PIXELS_PER_SCALE = 200.0
 FINE_FACTOR = 0.1
 
 
+#: a number whose integer part is grouped in thousands: "1,000", "-12,345.5", "1,000,000"
+_GROUPED = re.compile(r"[+-]?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d*)?(?:[eE][+-]?\d+)?")
+#: a number with one decimal comma that cannot be read as thousands: "0,5", "-1,25", "0,500"
+_DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+(?:[eE][+-]?\d+)?")
+
+
+def _without_commas(text: str) -> str:
+    """``text`` with its commas read: thousands separators where the grouping is valid
+    ("1,000" is 1000, never 1.0), else one decimal comma ("0,5"); any other comma is an error."""
+    if "," not in text:
+        return text
+    if _GROUPED.fullmatch(text):
+        return text.replace(",", "")
+    if _DECIMAL_COMMA.fullmatch(text) and "." not in text:
+        return text.replace(",", ".")
+    raise ParamError(
+        f"{text!r} is not a number: commas are read as thousands separators (1,000 or 1,000.5) or one decimal comma (0,5); "
+        "type the number without them"
+    )
+
+
 def parse_value(text: str, dtype: Any = np.float32) -> float:
     """A finite number from what the user typed, or a :class:`ParamError` saying what is wrong."""
-    stripped = text.strip().replace("−", "-")  # cells show a typographic minus
-    if stripped.count(",") == 1 and "." not in stripped:
-        stripped = stripped.replace(",", ".")  # a decimal comma
+    stripped = _without_commas(text.strip().replace("−", "-"))  # cells show a typographic minus
     if not stripped:
         raise ParamError("the value is empty: type a number such as 0.5 or -1.2")
     try:

@@ -249,7 +249,7 @@ def load(folder: Path, raw: Mapping[str, Any], monitor: Monitor, setup: Sentence
     monitor.report(0.92, "building the model")
     info = _info(root, config, unused, setup)
     try:
-        return Model(config, params, tokenizer, info=info)
+        return Model(config, params, tokenizer, info=info, adopt=True)  # the arrays were read for it alone
     except SimulatorError as exc:  # e.g. NaN weights, or a tokenizer larger than the vocabulary
         raise ModelFileError(str(exc)) from exc
 

@@ -207,7 +207,10 @@ class WeightFile:
         except Exception as exc:  # safetensors' own error type, OSError, ...
             raise ModelFileError(f"{file.name} is damaged or not a safetensors file ({exc})") from exc
         for name, (shape, dtype) in found.items():
-            self.entries[name] = _Entry(file, shape, dtype, offsets[name])
+            # A tensor stored in two shards is read from the one the index names, whatever
+            # order the shards are opened in; a single file (no index) owns all it holds.
+            if expected is None or name in expected:
+                self.entries[name] = _Entry(file, shape, dtype, offsets[name])
         if expected:
             absent = sorted(expected - set(names))
             if absent:

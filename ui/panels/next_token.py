@@ -218,7 +218,7 @@ class NextTokenView(QWidget):
 
     def _temperature_moved(self, value: int) -> None:
         temperature = round(value * TEMPERATURE_STEP, 2)
-        self.temperature_label.setText(f"T = {temperature:.2f}")
+        self.temperature_label.setText(temperature_text(temperature))
         if temperature != self._state.option("temperature"):
             self._state.undo_stack.push(SetOptionCommand(self._state, "temperature", temperature))
 
@@ -269,7 +269,7 @@ class NextTokenView(QWidget):
         self.temperature_slider.blockSignals(True)
         self.temperature_slider.setValue(_slider_value(temperature))
         self.temperature_slider.blockSignals(False)
-        self.temperature_label.setText(f"T = {temperature:.2f}")
+        self.temperature_label.setText(temperature_text(temperature))
 
     def _fill_choice(self) -> None:
         tokenizer = self._state.model.tokenizer
@@ -360,6 +360,14 @@ class _PercentLabels(pg.GraphicsObject):
             p.setPen(QColor("#ffffff" if inside else "#222222"))
             p.drawText(QPointF(left, at.y() + baseline), text)
         p.restore()
+
+
+def temperature_text(temperature: float) -> str:
+    """The temperature label: two decimals on the slider's range, three significant digits
+    beyond it (a session may hold 1e-30 or 1e30, which would otherwise read "0.00" or run long)."""
+    if 0.01 <= temperature < 1000:
+        return f"T = {temperature:.2f}"
+    return f"T = {temperature:.3g}"
 
 
 def _slider_value(temperature: float) -> int:
