@@ -109,3 +109,33 @@ def test_ctrl_z_with_nothing_to_undo_leaves_the_sentence_alone(make_main_window)
     assert text.endswith(" cat")
     _press(window, Qt.Key.Key_Z, CTRL)
     assert edit.text() == text == state.text and state.undo_stack.count() == 0
+
+
+def test_stepping_keys_step_at_start_up_without_typing_into_the_sentence(make_main_window) -> None:
+    """Focus used to start in the sentence box: Right moved its cursor and Space typed a space."""
+    window = make_main_window(stage="embed")
+    state = window.state
+    stages = state.model.stage_ids()
+    start = stages.index(state.stage_id)
+    text = state.text
+    _press(window, Qt.Key.Key_Space)
+    _press(window, Qt.Key.Key_Right)
+    assert state.stage_id == stages[start + 2]
+    assert state.text == text and window.sentence_box.edit.text() == text
+    assert not state.undo_stack.canUndo()
+
+
+def test_enter_or_esc_in_the_sentence_box_hands_the_keys_back_to_stepping(make_main_window) -> None:
+    window = make_main_window(stage="embed")
+    state = window.state
+    stages = state.model.stage_ids()
+    for leave in (Qt.Key.Key_Return, Qt.Key.Key_Escape):
+        _press(window, Qt.Key.Key_F2)
+        assert QApplication.focusWidget() is window.sentence_box.edit
+        before = state.stage_id
+        _press(window, Qt.Key.Key_Right)  # typing: moves the cursor, never steps
+        assert state.stage_id == before
+        _press(window, leave)
+        assert QApplication.focusWidget() is window.canvas
+        _press(window, Qt.Key.Key_Right)
+        assert state.stage_id == stages[stages.index(before) + 1], f"{leave} did not hand focus back"

@@ -163,6 +163,7 @@ class MainWindow(QMainWindow):
         self._restore_settings()
         self._sync_from_state()
         self._sync_side_docks()
+        self.canvas.setFocus()  # at start-up the arrow keys and Space step, they do not type
         if self.recovery is not None:
             self.recovery.offer_restore(self, self.sessions.adopt_recovered)
 
@@ -286,6 +287,7 @@ class MainWindow(QMainWindow):
         a["next_head"].triggered.connect(lambda: s.set_head((s.head + 1) % s.model.config.n_heads))
         a["prev_head"].triggered.connect(lambda: s.set_head((s.head - 1) % s.model.config.n_heads))
         a["focus_sentence"].triggered.connect(self.sentence_box.setFocus)
+        self.sentence_box.finished.connect(self.canvas.setFocus)
         a["causal"].triggered.connect(lambda on: s.undo_stack.push(SetOptionCommand(s, "causal", bool(on))))
         a["scale"].triggered.connect(lambda on: s.undo_stack.push(SetOptionCommand(s, "scale_scores", bool(on))))
         a["columns"].triggered.connect(

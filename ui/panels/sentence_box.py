@@ -100,7 +100,12 @@ class _SentenceEdit(QLineEdit):
 
 
 class SentenceBox(QWidget):
-    """The sentence editor, its inline error, and the token chips of the current trace."""
+    """The sentence editor, its inline error, and the token chips of the current trace.
+
+    ``finished`` is emitted on Enter or Esc: the window then gives the keyboard back to the
+    canvas, so the stepping keys step again instead of moving the text cursor."""
+
+    finished = Signal()
 
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -150,6 +155,8 @@ class SentenceBox(QWidget):
         self.edit.textEdited.connect(self._typed)
         self.edit.editingFinished.connect(self._end_burst)
         self.edit.escape_pressed.connect(self._restore)
+        self.edit.escape_pressed.connect(self.finished)
+        self.edit.returnPressed.connect(self.finished)
         s.trace_changed.connect(self._state_text_changed)
         s.model_changed.connect(self._model_changed)
         s.text_error_changed.connect(self._show_error)

@@ -37,6 +37,7 @@ class StageCanvas(QWidget):
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("stageCanvas")
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # the stepping keys go to the window from here
         self._state = state
         self._panels: list[HeatmapPanel] = []
         self._operators: list[QLabel] = []
