@@ -466,6 +466,13 @@ def test_click_a_bar_then_append(state, view, qtbot) -> None:
     assert state.text == TEXT
 
 
+def test_append_resets_the_choice_to_the_top_token(state, view) -> None:
+    view.choose(2)
+    view.append_chosen()
+    assert view.chosen_token() == view.predictions()[0][0]
+    assert view.choice.currentIndex() == 0
+
+
 def test_append_twice_makes_two_undo_steps_and_punctuation_glues(state, view) -> None:
     period = state.model.tokenizer.token_to_id(".")
     view.k_box.setValue(30)

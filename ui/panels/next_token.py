@@ -206,6 +206,7 @@ class NextTokenView(QWidget):
             self._say(f"“{token}” cannot be written as text that reads back as the same token (for example the unknown-word token); nothing was added.")
             return
         self._say("")
+        self._chosen_id = None  # greedy by default: after an append the top-ranked token is chosen again
         state.undo_stack.push(SetTextCommand(state, text, merge=False))
 
     def _text_with(self, token_id: int) -> str:
