@@ -323,3 +323,35 @@ def test_typing_does_not_pile_up_copies_of_the_sentence(make_main_window) -> Non
     state = window.state
     holding = [o for o in gc.get_objects() if isinstance(o, SetTextCommand) and getattr(o, "_state", None) is state]
     assert len(holding) <= window.state.undo_stack.count()
+
+
+class _Nudged:
+    """A trace whose values at one stage are moved by ``steps`` units in the last place."""
+
+    def __init__(self, trace, sid: str, steps: float) -> None:  # noqa: ANN001
+        self._trace, self._sid, self._steps = trace, sid, steps
+        self.ids, self.options = trace.ids, trace.options
+
+    def __getitem__(self, sid: str) -> np.ndarray:
+        value = np.asarray(self._trace[sid])
+        if sid != self._sid:
+            return value
+        return (value + self._steps * np.spacing(np.abs(value).max())).astype(value.dtype)
+
+
+def test_the_check_allows_last_bit_rounding_against_a_fresh_model_but_not_a_stale_value(make_main_window) -> None:
+    """The CI monkey failed on a BERT checkpoint whose fresh twin rounded a query 1-2 ulp apart
+    (BLAS in another buffer); the panel itself must still equal the state's trace bit for bit."""
+    from tests.monkey.checks import CheckFailed, check_result_panel
+
+    window = make_main_window("fluffy", stage="blocks.0.attn.q")
+    trace = window.state.trace
+    check_result_panel(window, _Nudged(trace, "blocks.0.attn.q", 2))
+    with pytest.raises(CheckFailed, match="differs from a fresh computation"):
+        check_result_panel(window, _Nudged(trace, "blocks.0.attn.q", 1e5))
+    matrix = window.canvas.result_panel.matrix
+    data = np.array(matrix.data)
+    data[0, 0] = np.nextafter(data[0, 0], np.inf)
+    object.__setattr__(matrix, "data", data)  # as a UI that rounded or recomputed would show it
+    with pytest.raises(CheckFailed, match="differs from the state's trace"):
+        check_result_panel(window, trace)
