@@ -139,3 +139,49 @@ def test_enter_or_esc_in_the_sentence_box_hands_the_keys_back_to_stepping(make_m
         assert QApplication.focusWidget() is window.canvas
         _press(window, Qt.Key.Key_Right)
         assert state.stage_id == stages[stages.index(before) + 1], f"{leave} did not hand focus back"
+
+
+def _steps_with_right(window) -> bool:  # noqa: ANN001
+    state = window.state
+    stages = state.model.stage_ids()
+    before = stages.index(state.stage_id)
+    _press(window, Qt.Key.Key_Right)
+    return stages.index(state.stage_id) == before + 1
+
+
+def test_right_steps_after_a_click_on_a_canvas_panel(make_main_window) -> None:
+    from tests.gui_actions import click_cell
+
+    window = make_main_window(stage="blocks.0.attn.scores")
+    window.sentence_box.edit.setFocus()
+    click_cell(window.canvas.result_panel, 0, 0)
+    QApplication.processEvents()
+    assert _steps_with_right(window), f"the keys went to {QApplication.focusWidget()}"
+
+
+def test_right_steps_after_a_click_on_the_navigator(make_main_window) -> None:
+    window = make_main_window(stage="embed")
+    nav = window.navigator
+    window.sentence_box.edit.setFocus()
+    target = window.state.model.stage_ids()[3]
+    item = nav.item_for(target)
+    nav.scrollToItem(item)
+    QTest.mouseClick(nav.viewport(), Qt.MouseButton.LeftButton, pos=nav.visualItemRect(item).center())
+    QApplication.processEvents()
+    assert window.state.stage_id == target
+    assert _steps_with_right(window), f"the keys went to {QApplication.focusWidget()}"
+
+
+def test_right_steps_after_a_cell_edit_is_committed(make_main_window) -> None:
+    from tests.gui_actions import panel_for
+
+    window = make_main_window(stage="embed")
+    panel = panel_for(window, "embed.W_E")
+    editor = window.weight_editor
+    edit = editor.open_editor(panel, 0, 0)
+    assert edit is not None
+    edit.setText("0.5")
+    QTest.keyClick(edit, Qt.Key.Key_Return)
+    QApplication.processEvents()
+    assert window.state.model.params["embed.W_E"][0, 0] == 0.5
+    assert _steps_with_right(window), f"the keys went to {QApplication.focusWidget()}"

@@ -42,6 +42,7 @@ from ui.panels.sentence_compare import SentenceCompareView
 from ui.panels.shortcuts_dialog import ShortcutsDialog
 from ui.panels.stage_canvas import StageCanvas
 from ui.panels.weight_table import WeightTable
+from ui.presentation import Presentation
 from ui.recovery import RecoveryManager, default_recovery_dir
 from ui.session_controller import SessionController
 from ui.state import LAYOUT_COLUMNS, LAYOUT_ROWS, AppState
@@ -49,10 +50,6 @@ from ui.weight_editing import WeightEditor
 
 APP_NAME = "Transformer Step-Through Simulator"
 PLAY_SPEEDS = (("0.5 s per step", 500), ("1 s per step", 1000), ("2 s per step", 2000), ("4 s per step", 4000))
-NORMAL_POINT_SIZE = 10
-PRESENTATION_POINT_SIZE = 17
-PRESENTATION_CANVAS_POINT_SIZE = 14
-PRESENTATION_EXPLANATION_SHARE = 0.25
 DEFAULT_SIZE = (1500, 950)
 #: view toggles kept between runs, with their types
 DISPLAY_SETTINGS = (("layout", str), ("show_numbers", bool), ("high_contrast", bool))
@@ -152,14 +149,18 @@ class MainWindow(QMainWindow):
         self.readout = QLabel()
         self.readout.setObjectName("readout")
         self.statusBar().addWidget(self.readout, 1)
-        self._presentation_restore: tuple[bytes, bool] | None = None
         self._first_start_docks = False
 
         self._build_menus()
         self._build_toolbar()
+        self.presentation = Presentation(
+            self, self.canvas, self.explanation, (self.sentence_box, self.readout), self.toolbar,
+            self._side_docks(), self.explanation_dock,
+        )
         self._connect()
         screen = self.screen().availableGeometry()  # a small laptop or projector: no bigger than it
         self.resize(min(DEFAULT_SIZE[0], screen.width()), min(DEFAULT_SIZE[1], screen.height()))
+        self._default_layout = self.saveState()  # (for Window → Reset layout)
         self._restore_settings()
         self._sync_from_state()
         self._sync_side_docks()
@@ -182,8 +183,10 @@ class MainWindow(QMainWindow):
             ("&File", ["new", "open", "recent", None, "open_model", None, "save", "save_as", None, "export", None, "quit"]),
             ("&Edit", ["undo", "redo", None, "history", None, "params", "table"]),
             ("&Navigate", ["next", "back", "first", "last", None, "play", None, "next_layer", "prev_layer", "next_head", "prev_head", None, "focus_sentence"]),
-            ("&View", ["causal", "scale", None, "columns", "numbers", "contrast", "difference", None, "presentation", "leave_presentation"]),
+            ("&View", ["causal", "scale", None, "columns", "numbers", "contrast", "difference", None,
+                       "zoom_in", "zoom_out", "zoom_reset", None, "presentation", "leave_presentation"]),
             ("&Model", ["choose_preset", None, "presets", None, "open_model", "load_model"]),
+            ("&Window", ["reset_layout"]),
             ("&Help", ["shortcuts", "about"]),
         )
         self.menus = {}
@@ -266,7 +269,7 @@ class MainWindow(QMainWindow):
         a["export_all"].triggered.connect(lambda: self.exporter.all_stages())
         a["history"].triggered.connect(lambda: self._show_dock(self.history_dock))
         a["params"].triggered.connect(self._open_params)
-        a["table"].triggered.connect(self._open_table)
+        a["table"].triggered.connect(self._toggle_table)
         a["load_model"].triggered.connect(lambda: self.model_loader.open_file())
         a["open_model"].triggered.connect(lambda: self.model_loader.open_folder())
         a["choose_preset"].triggered.connect(self.choose_preset)
@@ -288,6 +291,7 @@ class MainWindow(QMainWindow):
         a["prev_head"].triggered.connect(lambda: s.set_head((s.head - 1) % s.model.config.n_heads))
         a["focus_sentence"].triggered.connect(self.sentence_box.setFocus)
         self.sentence_box.finished.connect(self.canvas.setFocus)
+        self.weight_editor.finished.connect(self.canvas.setFocus)
         a["causal"].triggered.connect(lambda on: s.undo_stack.push(SetOptionCommand(s, "causal", bool(on))))
         a["scale"].triggered.connect(lambda on: s.undo_stack.push(SetOptionCommand(s, "scale_scores", bool(on))))
         a["columns"].triggered.connect(
@@ -296,6 +300,11 @@ class MainWindow(QMainWindow):
         a["numbers"].triggered.connect(lambda on: s.undo_stack.push(SetViewCommand(s, "show_numbers", bool(on))))
         a["contrast"].triggered.connect(lambda on: s.undo_stack.push(SetViewCommand(s, "high_contrast", bool(on))))
         a["presentation"].toggled.connect(self.set_presentation)
+        a["zoom_in"].triggered.connect(self.presentation.zoom_in)
+        a["zoom_out"].triggered.connect(self.presentation.zoom_out)
+        a["zoom_reset"].triggered.connect(self.presentation.reset_zoom)
+        a["reset_layout"].triggered.connect(self.reset_layout)
+        self.presentation.changed.connect(self._presentation_changed)
         a["leave_presentation"].triggered.connect(lambda: a["presentation"].setChecked(False))
         a["shortcuts"].triggered.connect(self.show_shortcuts)
         a["about"].triggered.connect(self._about)
@@ -392,9 +401,26 @@ class MainWindow(QMainWindow):
         if name is not None and not self.params_dock.isVisible():
             self.params_browser.select(name, head=self.state.head)
 
+    def _dock_in_front(self, dock: QDockWidget) -> bool:
+        """Visible and not hidden behind another tab."""
+        return dock.isVisible() and not dock.visibleRegion().isEmpty()
+
     def _open_params(self, *_: object) -> None:
+        """Edit → Parameters browser: opens it in front, or closes it when it is in front already."""
+        if self._dock_in_front(self.params_dock):
+            self.params_dock.hide()
+            self.canvas.setFocus()
+            return
         self._follow_stage_weight()
         self._show_dock(self.params_dock)
+
+    def _toggle_table(self, *_: object) -> None:
+        """Edit → Table editor: opens it, or closes it when it is on screen already."""
+        if self._dock_in_front(self.table_dock):
+            self.table_dock.hide()
+            self.canvas.setFocus()
+            return
+        self._open_table()
 
     def _open_table(self, *_: object) -> None:
         self._follow_stage_weight()
@@ -434,37 +460,37 @@ class MainWindow(QMainWindow):
             self.state.step(1)
 
     def set_presentation(self, on: bool) -> None:
-        """Full screen with large fonts and only the canvas, explanation and sentence visible."""
-        size = PRESENTATION_POINT_SIZE if on else NORMAL_POINT_SIZE
-        if on and self._presentation_restore is None:
-            self._presentation_restore = (bytes(self.saveState().data()), self.isMaximized())
-            for dock in (self.navigator_dock, self.embedding_dock, self.next_token_dock, self.compare_dock,
-                         self.params_dock, self.table_dock, self.history_dock):
-                dock.hide()  # (all back as they were on leaving)
-            self.menuBar().hide()
-            self.showFullScreen()
-            # the canvas is what the room looks at: the explanation takes about a quarter of the width
-            screen_width = self.screen().availableGeometry().width()
-            self.resizeDocks([self.explanation_dock], [int(screen_width * PRESENTATION_EXPLANATION_SHARE)], Qt.Orientation.Horizontal)
-        elif not on and self._presentation_restore is not None:
-            saved, maximized = self._presentation_restore
-            self._presentation_restore = None
-            self.menuBar().show()
-            self.showMaximized() if maximized else self.showNormal()
-            self.restoreState(saved)
+        """Full screen with large text and only the canvas, explanation and sentence visible."""
+        self.presentation.set_active(on)
+
+    def _presentation_changed(self) -> None:
+        on = self.presentation.active
+        self.actions["presentation"].setChecked(on)
+        self.actions["leave_presentation"].setEnabled(on)
+        if not on:
             self._compare_supported = None  # the model may have changed meanwhile
             self._sync_side_docks(force=True)
-        # the canvas's labels grow less than the text: every point of label takes width from the cells
-        self.canvas.set_font_point_size(PRESENTATION_CANVAS_POINT_SIZE if on else size)
-        self.explanation.set_font_point_size(size + 2)
-        font = QFont(self.sentence_box.font())
-        font.setPointSize(size + 2 if on else self.font().pointSize())  # off: the window's own size again
-        self.sentence_box.setFont(font)
-        self.actions["leave_presentation"].setEnabled(on)
+        percent = round(self.presentation.zoom * 100)
+        self.actions["zoom_reset"].setText(f"&Actual size (now {percent} %)")
+
+    def _side_docks(self) -> tuple[QDockWidget, ...]:
+        """The docks presentation mode hides (all but the explanation)."""
+        return (self.navigator_dock, self.embedding_dock, self.next_token_dock, self.compare_dock,
+                self.params_dock, self.table_dock, self.history_dock)
+
+    def reset_layout(self) -> None:
+        """Window → Reset layout: every dock back in its first-start place and size."""
+        if self.in_presentation:
+            self.actions["presentation"].setChecked(False)
+        self.restoreState(self._default_layout)
+        self._compare_supported = None
+        self._sync_side_docks(force=True)
+        self._size_docks_for_first_start()
+        self.state.message.emit("Layout reset: every panel is back in its first-start place")
 
     @property
     def in_presentation(self) -> bool:
-        return self._presentation_restore is not None
+        return self.presentation.active
 
     def choose_preset(self) -> PresetPickerDialog:
         """Model → Choose preset…: a window-modal picker; Open switches through the session controller."""

@@ -155,6 +155,8 @@ class WeightEditor(QObject):
     """Turns clicks and drags on weight heatmaps into undoable parameter edits."""
 
     edit_refused = Signal(str)
+    #: Enter applied the value or Esc cancelled it: the keyboard goes back to stepping
+    finished = Signal()
 
     def __init__(self, state: AppState, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -229,7 +231,7 @@ class WeightEditor(QObject):
         y = int(min(max(center.y() - height / 2, 0), max(viewport.height() - height, 0)))
         editor.setGeometry(x, y, width, height)
         editor.returnPressed.connect(self.commit_editor)
-        editor.cancelled.connect(self.close_editor)
+        editor.cancelled.connect(self._cancel_editor)
         editor.editingFinished.connect(self._editing_finished)
         editor.show()
         editor.raise_()
@@ -248,8 +250,13 @@ class WeightEditor(QObject):
         text = self._editor.text()
         if self.set_value(name, index, text):
             self.close_editor()
+            self.finished.emit()
             return True
         return False
+
+    def _cancel_editor(self) -> None:
+        self.close_editor()
+        self.finished.emit()
 
     def _editing_finished(self) -> None:
         editor = self._editor

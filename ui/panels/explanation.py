@@ -113,6 +113,11 @@ class ExplanationPanel(QWidget):
         """What the panel says, without formatting."""
         return self.browser.toPlainText()
 
+    @property
+    def point_size(self) -> int:
+        """The text's point size (presentation mode enlarges it and puts it back)."""
+        return self._point_size
+
     def set_font_point_size(self, size: int) -> None:
         """Larger text for presentation mode."""
         self._point_size = int(size)

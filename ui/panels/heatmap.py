@@ -43,6 +43,8 @@ MIN_BAR_HEIGHT = 90.0
 #: besides its row labels and colour bar, a panel keeps room for cells this wide, within
 #: MIN_CELLS_WIDTH pixels in all (so small screens still fit a whole equation)
 MIN_CELL_WIDTH = 6
+#: the point size at which the cell sizes above apply as they are (zoom scales them)
+ZOOM_BASE_POINT_SIZE = 10
 MIN_CELLS_WIDTH = (40, 72)
 #: axes longer than this get evenly spaced labels, not the largest rows or columns first
 MAX_RANKED_LABELS = 1024
@@ -324,7 +326,8 @@ class HeatmapPanel(pg.GraphicsView):
         tick_width = _bar_labels(m.levels, 200.0, self._label_font)[1] if m is not None else 30.0
         bar_total = BAR_WIDTH + 5.0 + tick_width + 2.0 + 2 * SPACING
         cols = self._shape()[1] if m is not None else 1
-        cells = min(max(MIN_CELL_WIDTH * cols, MIN_CELLS_WIDTH[0]), MIN_CELLS_WIDTH[1])
+        scale = self._cell_scale()
+        cells = scale * min(max(MIN_CELL_WIDTH * cols, MIN_CELLS_WIDTH[0]), MIN_CELLS_WIDTH[1])
         width = int(math.ceil(2 * MARGIN + self._row_extent + bar_total + cells))
         if width != self.minimumWidth():
             self.setMinimumWidth(width)
@@ -357,6 +360,15 @@ class HeatmapPanel(pg.GraphicsView):
             if self._matrix is not None:  # the same matrix in the other colour map
                 self._render_image(self._shown_data, self._hidden)
                 self._invalidate()
+
+    @property
+    def point_size(self) -> int:
+        """The labels' point size; titles, numbers and the colour bar's ticks follow it."""
+        return self._font.pointSize()
+
+    def _cell_scale(self) -> float:
+        """Zoom: the minimum and largest cell sizes grow with the labels' point size."""
+        return max(self._font.pointSize(), 6) / ZOOM_BASE_POINT_SIZE
 
     def set_font_point_size(self, size: int) -> None:
         self._font.setPointSize(size)
@@ -463,9 +475,9 @@ class HeatmapPanel(pg.GraphicsView):
         # cells at most MAX_CELL_ASPECT times taller than wide: a few tokens, or one row, do not
         # stretch into tall stripes; the panel keeps its top-left corner and the rest stays white
         if rows == 1:  # a vector: a strip, not a tall band
-            cell_h = min(available, max(cell_w * MAX_CELL_ASPECT, MIN_CELL_HEIGHT))
+            cell_h = min(available, max(cell_w * MAX_CELL_ASPECT, MIN_CELL_HEIGHT * self._cell_scale()))
         else:  # the same height in every panel with as many rows, so rows line up across the equation
-            cell_h = min(available / rows, MAX_ROW_HEIGHT)
+            cell_h = min(available / rows, MAX_ROW_HEIGHT * self._cell_scale())
         plot = QRectF(left, plot_top, right - left, cell_h * rows)
         bar_height = min(available, max(plot.height(), MIN_BAR_HEIGHT))
         ticks, _ = _bar_labels(levels, bar_height, label_font)

@@ -264,7 +264,15 @@ class StageCanvas(QWidget):
         return self._header.text()
 
     # -- presentation ------------------------------------------------------------------------------
+    @property
+    def point_size(self) -> int:
+        """The point size of the canvas's labels; cells and numbers scale with it (zoom)."""
+        return self._point_size
+
     def set_font_point_size(self, size: int) -> None:
+        """Scale labels, titles, numbers, colour bars and the minimum cell sizes together."""
+        if size == self._point_size:
+            return
         self._point_size = size
         self._operator_size = size * 2 + 2
         for panel in self._panels:

@@ -1,0 +1,99 @@
+"""Presentation mode and canvas zoom: everything a class reads grows, and comes back exactly."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from ui.presentation import CANVAS_POINT_SIZE, ZOOM_STEPS
+
+
+def _sizes(window) -> dict[str, object]:  # noqa: ANN001
+    return {
+        "explanation": window.explanation.point_size,
+        "sentence": window.sentence_box.font().pointSizeF(),
+        "readout": window.readout.font().pointSizeF(),
+        "toolbar": window.toolbar.font().pointSizeF(),
+        "icons": window.toolbar.iconSize(),
+        "canvas": window.canvas.point_size,
+        "panels": [p.point_size for p in window.canvas.panels],
+        "explanation_dock": window.explanation_dock.width(),
+        "window": window.size(),
+        "docks": [d.isVisible() for d in window._side_docks()],
+    }
+
+
+def test_two_presentation_round_trips_leave_every_size_as_it_was(make_main_window, qtbot) -> None:
+    """Leaving used to set the explanation two points larger than it started (11 → 12)."""
+    window = make_main_window()
+    qtbot.wait(20)
+    before = _sizes(window)
+    for _ in range(2):
+        window.actions["presentation"].trigger()
+        qtbot.wait(20)
+        inside = _sizes(window)
+        for name in ("explanation", "sentence", "readout", "toolbar", "canvas"):
+            assert inside[name] > before[name], name
+        assert inside["icons"].width() > before["icons"].width()
+        assert all(size > before["canvas"] for size in inside["panels"])
+        window.actions["leave_presentation"].trigger()
+        qtbot.wait(20)
+        assert _sizes(window) == before
+
+
+def test_zoom_keys_scale_the_canvas_and_actual_size_resets_it(make_main_window, qtbot) -> None:
+    window = make_main_window()
+    window.canvas.setFocus()
+    start = window.canvas.point_size
+    assert start == CANVAS_POINT_SIZE
+    QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Equal, Qt.KeyboardModifier.ControlModifier)
+    QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Equal, Qt.KeyboardModifier.ControlModifier)
+    assert window.presentation.zoom == ZOOM_STEPS[ZOOM_STEPS.index(1.0) + 2]
+    assert window.canvas.point_size > start
+    assert all(p.point_size == window.canvas.point_size for p in window.canvas.panels)
+    assert "130 %" in window.actions["zoom_reset"].text()
+    QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Minus, Qt.KeyboardModifier.ControlModifier)
+    assert window.presentation.zoom == ZOOM_STEPS[ZOOM_STEPS.index(1.0) + 1]
+    QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_0, Qt.KeyboardModifier.ControlModifier)
+    assert window.presentation.zoom == 1.0 and window.canvas.point_size == start
+    for _ in range(len(ZOOM_STEPS) + 2):
+        window.actions["zoom_out"].trigger()
+    assert window.presentation.zoom == ZOOM_STEPS[0]
+    assert not window.state.undo_stack.count()  # zooming is not an edit
+
+
+def test_zoom_carries_into_presentation_mode_and_back(make_main_window, qtbot) -> None:
+    window = make_main_window()
+    window.actions["zoom_in"].trigger()
+    zoomed = window.canvas.point_size
+    window.actions["presentation"].trigger()
+    assert window.canvas.point_size > zoomed
+    window.actions["leave_presentation"].trigger()
+    assert window.canvas.point_size == zoomed
+
+
+def test_reset_layout_puts_the_docks_back(make_main_window, qtbot) -> None:
+    window = make_main_window()
+    window.navigator_dock.hide()
+    window.history_dock.show()
+    window.explanation_dock.setFloating(True)
+    window.actions["reset_layout"].trigger()
+    assert window.navigator_dock.isVisible()
+    assert not window.history_dock.isVisible()
+    assert not window.explanation_dock.isFloating()
+    assert "Layout reset" in window.statusBar().currentMessage()
+
+
+def test_parameters_browser_and_table_editor_close_with_their_own_shortcuts(make_main_window, qtbot) -> None:
+    window = make_main_window(stage="blocks.0.attn.q")
+    for dock, key, modifiers in (
+        (window.params_dock, Qt.Key.Key_P, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier),
+        (window.table_dock, Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier),
+    ):
+        window.canvas.setFocus()
+        QTest.keyClick(QApplication.focusWidget(), key, modifiers)
+        qtbot.waitUntil(dock.isVisible, timeout=2000)
+        QTest.keyClick(QApplication.focusWidget(), key, modifiers)
+        assert not dock.isVisible()
+        assert QApplication.focusWidget() is window.canvas  # the stepping keys step again
