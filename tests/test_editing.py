@@ -148,7 +148,8 @@ def test_the_change_view_compares_with_the_state_before_the_whole_gesture(make_m
     shown = window.canvas.result_panel.matrix
     np.testing.assert_allclose(shown.data, state.trace[Q_STAGE][0] - q_before, rtol=0, atol=1e-6)
     assert np.abs(shown.data[:, 0]).max() > 0 and np.all(shown.data[:, 1:] == 0), "only the column fed by W_Q[:, 0] moves"
-    assert undo_text(window) == "Undo set difference view to on"
+    # switching the view on is a way of looking, not an edit: Undo still takes back the drag
+    assert undo_text(window) == "Undo edit blocks.0.attn.W_Q[h0][3,0]"
 
 
 def test_table_editor_edits_one_head_and_refuses_bad_input(make_main_window) -> None:

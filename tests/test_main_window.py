@@ -164,6 +164,7 @@ def test_when_not_every_column_has_room_for_a_name_the_columns_that_matter_get_o
     """fluffy's head 0 writes "creature"'s change into colour-blue and texture-fluffy: with 29
     named columns in a narrow panel, every k-th label used to leave exactly those unnamed."""
     window = make_main_window("fluffy", stage="blocks.0.attn.head_out")
+    window.resize(900, 700)  # (wide windows wrap the equation and name every column)
     qtbot.wait(50)
     result = window.canvas.panels[-1]
     drawn = result.labels_drawn(1)
@@ -177,13 +178,18 @@ def test_when_not_every_column_has_room_for_a_name_the_columns_that_matter_get_o
 @pytest.mark.parametrize(("preset", "stage"), [("fluffy", "blocks.0.attn.pattern"), ("fluffy", "blocks.0.attn.q"), ("toy", "blocks.0.ln1")])
 def test_token_rows_line_up_across_the_equation(make_main_window, qtbot, preset: str, stage: str) -> None:
     """Row i of every operand with a row per token sits at the height of row i of the result,
-    whatever the titles, column labels and widths of the panels."""
+    whatever the titles, column labels and widths of the panels (on the same row of a wrapped
+    equation)."""
     window = make_main_window(preset, stage=stage)
+    window.resize(2400, 1000)  # (wide enough for one row without numbers in the cells)
+    if window.state.view.show_numbers:
+        window.actions["numbers"].trigger()
     qtbot.wait(50)
     panels = [p for p in window.canvas.panels if p.isVisible()]
     result = panels[-1]
     rows = result.matrix.data.shape[0]
-    token_panels = [p for p in panels if p.matrix.row_labels == result.matrix.row_labels]
+    line = window.canvas.line_of(result)
+    token_panels = [p for p in panels if p.matrix.row_labels == result.matrix.row_labels and window.canvas.line_of(p) == line]
     assert len(token_panels) >= 2
     for panel in token_panels:
         for row in range(rows):

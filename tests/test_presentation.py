@@ -97,3 +97,31 @@ def test_parameters_browser_and_table_editor_close_with_their_own_shortcuts(make
         QTest.keyClick(QApplication.focusWidget(), key, modifiers)
         assert not dock.isVisible()
         assert QApplication.focusWidget() is window.canvas  # the stepping keys step again
+
+
+def test_equation_rows_wrap_only_when_one_row_is_too_narrow() -> None:
+    from ui.panels.stage_canvas import equation_rows
+
+    wanted, least = [300, 20, 300, 20, 300], [100, 20, 100, 20, 100]
+    assert equation_rows(wanted, least, [1, 3], 1000, 4) == (0,)
+    assert equation_rows(wanted, least, [1, 3], 700, 4) in ((0, 1), (0, 3))
+    assert equation_rows(wanted, least, [3], 700, 4) == (0, 3)  # only before an operator
+    assert equation_rows(wanted, least, [], 700, 4) == (0,)  # nowhere to break: one row
+
+
+def test_fluffy_never_scrolls_sideways_at_1280_by_800(make_main_window, qtbot) -> None:
+    """The 4-operand stages (Q = X·W_Q + b_Q, the MLP's output) were squeezed into slivers
+    and scrolled sideways on a common projector size: they wrap onto two rows instead."""
+    window = make_main_window("fluffy")
+    window.resize(1280, 800)
+    qtbot.wait(20)
+    wrapped = []
+    for sid in window.state.model.stage_ids():
+        window.state.set_stage(sid)
+        QApplication.processEvents()
+        bar = window.canvas.findChild(type(window.canvas._scroll)).horizontalScrollBar()
+        assert bar.maximum() == 0, f"{sid} scrolls sideways by {bar.maximum()} px"
+        if window.canvas.row_count > 1:
+            wrapped.append(sid)
+    assert "blocks.0.attn.q" in wrapped and "blocks.0.mlp_out" in wrapped
+    assert "blocks.0.attn.pattern" not in wrapped  # a short equation stays on one row

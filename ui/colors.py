@@ -46,37 +46,62 @@ def argb_lut(kind: str, high_contrast: bool = False) -> np.ndarray:
     return lut
 
 
-def argb_image(data: np.ndarray, levels: tuple[float, float], kind: str, high_contrast: bool = False) -> np.ndarray:
-    """A 2-D array of values as 0xAARRGGBB words: ``levels`` spread over the colour map (values
-    outside are clipped to its ends) and non-finite values fully transparent."""
+def lut_index(data: np.ndarray, levels: tuple[float, float]) -> np.ndarray:
+    """Which entry of the colour map each value gets: ``levels`` spread over the map, values
+    beyond them (+∞ too) clipped to its ends; NaN and −∞ get entry 0 (they are drawn hatched)."""
     lo, hi = levels
     span = hi - lo
     if not (np.isfinite(lo) and np.isfinite(span) and span > 0):  # no usable scale: the bottom colour
         lo, scale = 0.0, 0.0
     else:
         scale = (LUT_SIZE - 1) / span
-    finite = np.isfinite(data)
+    data = np.asarray(data, dtype=np.float64)
     with np.errstate(invalid="ignore", over="ignore"):
-        scaled = (np.where(finite, data, lo) - lo) * scale
-        index = np.clip(np.nan_to_num(scaled, nan=0.0), 0, LUT_SIZE - 1).astype(np.intp)
-    out = argb_lut(kind, high_contrast)[index]
-    if not finite.all():
-        out[~finite] = 0
+        clean = np.where(np.isposinf(data), hi if np.isfinite(hi) else 0.0, np.where(np.isfinite(data), data, lo))
+        scaled = (clean - lo) * scale
+        return np.clip(np.nan_to_num(scaled, nan=0.0), 0, LUT_SIZE - 1).astype(np.intp)
+
+
+def argb_image(data: np.ndarray, levels: tuple[float, float], kind: str, high_contrast: bool = False) -> np.ndarray:
+    """A 2-D array of values as 0xAARRGGBB words: ``levels`` spread over the colour map (values
+    outside, +∞ included, are clipped to its ends); NaN and −∞ fully transparent (hatched below)."""
+    out = argb_lut(kind, high_contrast)[lut_index(data, levels)]
+    hidden = np.isnan(data) | np.isneginf(data)
+    if hidden.any():
+        out[hidden] = 0
     return out
 
 
+def relative_luminance(argb: np.ndarray) -> np.ndarray:
+    """WCAG 2 relative luminance of 0xAARRGGBB colours (alpha ignored)."""
+    words = np.asarray(argb, dtype=np.uint32)
+    channels = np.stack([(words >> shift) & 0xFF for shift in (16, 8, 0)], axis=-1) / 255.0
+    linear = np.where(channels <= 0.04045, channels / 12.92, ((channels + 0.055) / 1.055) ** 2.4)
+    return linear @ np.array([0.2126, 0.7152, 0.0722])
+
+
+def contrast_ratio(luminance_a: np.ndarray | float, luminance_b: np.ndarray | float) -> np.ndarray:
+    """WCAG 2 contrast ratio (1 to 21) between colours of the given relative luminances."""
+    a, b = np.asarray(luminance_a, dtype=np.float64), np.asarray(luminance_b, dtype=np.float64)
+    return (np.maximum(a, b) + 0.05) / (np.minimum(a, b) + 0.05)
+
+
+@lru_cache(maxsize=None)
+def light_text_lut(kind: str, high_contrast: bool = False) -> np.ndarray:
+    """Per colour-map entry: True where white text contrasts more than black with the cell.
+    The better of the two always reaches at least 4.58:1 (WCAG AA asks 4.5:1)."""
+    luminance = relative_luminance(argb_lut(kind, high_contrast))
+    white = contrast_ratio(luminance, 1.0)
+    black = contrast_ratio(luminance, 0.0)
+    lut = white > black
+    lut.flags.writeable = False
+    return lut
+
+
 def light_text(values: np.ndarray, levels: tuple[float, float], kind: str, high_contrast: bool) -> np.ndarray:
-    """True where text on a cell of this value should be white, False where black (arrays too)."""
-    lo, hi = levels
-    span = hi - lo if hi > lo else 1.0
-    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        t = (np.asarray(values, dtype=np.float64) - lo) / span
-    if kind == DIVERGING:
-        strong = np.abs(t - 0.5) > 0.3
-        return ~strong if high_contrast else strong
-    if high_contrast:
-        return ~(t > 0.6)
-    return t > 0.55
+    """True where text on a cell of this value should be white, False where black (arrays too):
+    whichever contrasts more with the cell's own colour."""
+    return light_text_lut(kind, high_contrast)[lut_index(np.asarray(values), levels)]
 
 
 def masked_brush(high_contrast: bool = False) -> QBrush:

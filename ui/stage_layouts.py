@@ -222,6 +222,12 @@ def oriented(layout: Layout, columns: bool) -> Layout:
 # -- data ----------------------------------------------------------------------------------------
 
 
+#: the colour scale reaches at most this many times the median non-zero magnitude of its group
+BULK_FACTOR = 4.0
+#: at most about this many values of each array are looked at for that median
+BULK_SAMPLE = 65536
+
+
 def level_group(kind: str) -> str:
     """Quantities that share a colour scale."""
     if kind in ("attn.pattern", "probs"):
@@ -248,8 +254,9 @@ def level_group(kind: str) -> str:
 class LevelTable:
     """Colour levels per group of quantities for one trace, computed once and reused.
 
-    Levels are symmetric around 0 (rounded up to 1, 2 or 5 × 10ᵏ) and shared by every stage of a
-    group within a scope, so a colour means the same value from step to step: one layer for
+    Levels are symmetric around 0 (rounded up to 1, 2 or 5 × 10ᵏ), come from the bulk of the
+    values (:func:`bulk_peak`: outliers are drawn saturated and marked), and are shared by every
+    stage of a group within a scope, so a colour means the same value from step to step: one layer for
     residual-stream, LayerNorm and MLP quantities; one head of one layer for queries and keys,
     values and weighted values, and scores (a head whose scores reach 40 is not drawn on the
     ±200 scale of another head); the embedding stages together with W_E and W_pos, so a copied
@@ -286,18 +293,16 @@ class LevelTable:
         per_head = group in self.PER_HEAD and spec.has_heads and head is not None
         key = (group, spec.layer, head if per_head else None)
         if key not in self._cache:
-            peak = 0.0
+            pooled = []
             for sid, other in model.graph.items():
                 if level_group(other.kind) != group or other.layer != spec.layer:
                     continue
                 for values in (self._trace[sid], self._reference.computed(sid) if self._reference else None):
                     if values is not None:
-                        peak = max(peak, _finite_peak(values[head] if per_head and other.has_heads else values))
+                        pooled.append(values[head] if per_head and other.has_heads else values)
             if group == "stream" and spec.layer is None:
-                for name in self.EMBEDDING_PARAMS:
-                    if name in model.params:
-                        peak = max(peak, _finite_peak(self._trace.param(name)))
-            self._cache[key] = symmetric(peak)
+                pooled.extend(self._trace.param(name) for name in self.EMBEDDING_PARAMS if name in model.params)
+            self._cache[key] = symmetric(bulk_peak(pooled))
         return self._cache[key]
 
     def for_param(self, name: str) -> tuple[float, float]:
@@ -306,13 +311,25 @@ class LevelTable:
             return self.for_stage("embed")
         key = (name, -1)
         if key not in self._cache:
-            self._cache[key] = symmetric(_finite_peak(self._trace.param(name)))
+            self._cache[key] = symmetric(bulk_peak([self._trace.param(name)]))
         return self._cache[key]
 
 
-def _finite_peak(arr: np.ndarray) -> float:
-    values = np.abs(arr[np.isfinite(arr)]) if arr.size else np.zeros(0)
-    return float(values.max()) if values.size else 0.0
+def bulk_peak(arrays: list[np.ndarray]) -> float:
+    """The magnitude the colour scale reaches: the largest finite |value|, but at most
+    :data:`BULK_FACTOR` times the median of the non-zero ones, so one outlier (a typed 1e308, an
+    attention sink's 84.85, a few massive activations) does not wash out everything else; cells
+    beyond are drawn saturated and marked (see ``ui.panels.heatmap.beyond_scale``)."""
+    samples = []
+    for arr in arrays:
+        flat = np.abs(np.asarray(arr, dtype=np.float64).ravel())
+        if flat.size > BULK_SAMPLE:  # an even sample is plenty for a median
+            flat = flat[:: flat.size // BULK_SAMPLE + 1]
+        samples.append(flat[np.isfinite(flat) & (flat > 0)])
+    values = np.concatenate(samples) if samples else np.zeros(0)
+    if not values.size:
+        return 0.0
+    return float(min(values.max(), BULK_FACTOR * np.median(values)))
 
 
 def symmetric(peak: float) -> tuple[float, float]:

@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import astuple
+from dataclasses import astuple, replace
 from typing import Any
 
 import numpy as np
@@ -193,7 +193,8 @@ def session_digest(state: Any) -> tuple:
     for name, value in state.model.params.items():
         h.update(name.encode())
         h.update(np.ascontiguousarray(value).tobytes())
-    return (id(state.model), state.text, tuple(sorted(state.options.items())), astuple(state.view), h.hexdigest())
+    view = astuple(replace(state.view, show_difference=False))  # (the change view is not an edit)
+    return (id(state.model), state.text, tuple(sorted(state.options.items())), view, h.hexdigest())
 
 
 class UndoHistory:

@@ -43,11 +43,15 @@ MIN_BAR_HEIGHT = 90.0
 #: besides its row labels and colour bar, a panel keeps room for cells this wide, within
 #: MIN_CELLS_WIDTH pixels in all (so small screens still fit a whole equation)
 MIN_CELL_WIDTH = 6
+#: a cell this wide reads as a colour (without a number): the canvas wraps before cells get thinner
+COMFORTABLE_CELL_WIDTH = 10
 #: the point size at which the cell sizes above apply as they are (zoom scales them)
 ZOOM_BASE_POINT_SIZE = 10
 MIN_CELLS_WIDTH = (40, 72)
 #: axes longer than this get evenly spaced labels, not the largest rows or columns first
 MAX_RANKED_LABELS = 1024
+#: cells beyond the colour scale get a corner mark, up to this many per panel
+MAX_BEYOND_MARKS = 4096
 
 
 @dataclass(frozen=True)
@@ -158,6 +162,7 @@ class _Layout:
     numbers_font: CachedFont | None
     numbers: list[tuple[QStaticText, float, float, int]]  # (text, x, y, colour index)
     masked: list[QRectF]  # runs of masked cells, hatched
+    beyond: list[tuple[QPointF, QPointF, QPointF, bool]] = field(default_factory=list)  # corner marks (white?)
 
 
 class _HeatmapItem(QGraphicsWidget):
@@ -248,6 +253,8 @@ class HeatmapPanel(pg.GraphicsView):
         self._image: QImage | None = None
         self._any_masked = False
         self._masked_runs: list[tuple[int, int, int]] = []
+        #: (row, col) of the cells beyond the colour levels, drawn saturated with a corner mark
+        self._beyond: np.ndarray = np.zeros((0, 2), dtype=np.intp)
         self._lines: tuple[str, str] = ("", "")
         self._row_extent = 0.0
         self._col_extent = 0.0
@@ -289,12 +296,13 @@ class HeatmapPanel(pg.GraphicsView):
             data = data[None, :]
         self._shown_data = data
         self._importance = {}
-        hidden = ~np.isfinite(data)
+        hidden = np.isnan(data) | np.isneginf(data)  # hatched; +∞ is drawn beyond the scale's top
         masked_zeros = masked_cells(matrix)
         if masked_zeros is not None and masked_zeros.shape == hidden.shape:
             hidden |= masked_zeros
         self._any_masked = bool(hidden.any())
         self._masked_runs = _runs(hidden) if self._any_masked else []
+        self._beyond = beyond_scale(data, matrix.levels)
         self._hidden = hidden if self._any_masked else None
         self._render_image(data, self._hidden)
         if previous is None or previous.row_labels != matrix.row_labels:
@@ -332,6 +340,32 @@ class HeatmapPanel(pg.GraphicsView):
         if width != self.minimumWidth():
             self.setMinimumWidth(width)
 
+    def comfortable_height(self) -> int:
+        """The height at which every row of cells has room for a number: the canvas shares the
+        height of a wrapped equation's rows by it."""
+        if self._matrix is None:
+            return 0
+        rows = self._shape()[0]
+        return int(self.natural_plot_top() + MARGIN + rows * MIN_CELL_PIXELS_FOR_NUMBERS * self._cell_scale())
+
+    def comfortable_width(self) -> int:
+        """The width at which every cell has room for its number (when numbers are on and the
+        matrix is small enough to show them) or for a clearly visible colour: what the canvas
+        gives a panel before it wraps the equation onto another row."""
+        m = self._matrix
+        if m is None:
+            return self.minimumWidth()
+        rows, cols = self._shape()
+        numbers = self._show_numbers and 0 < rows * cols <= MAX_NUMBER_CELLS
+        cell = COMFORTABLE_CELL_WIDTH * self._cell_scale()
+        if numbers:  # the widest number a little below the labels' size, with _numbers_font's margin
+            widest = max((format_value(v) for v in np.asarray(m.data, dtype=np.float64).ravel().tolist()), key=len)
+            small = cached_font(self._font, max(7, self._font.pointSize() - 2), base_key=self._base_key)
+            cell = max(MIN_CELL_PIXELS_FOR_NUMBERS * self._cell_scale(), small.width(widest) / 0.92 + 2)
+        tick_width = _bar_labels(m.levels, 200.0, self._label_font)[1]
+        bar_total = BAR_WIDTH + 5.0 + tick_width + 2.0 + 2 * SPACING
+        return max(self.minimumWidth(), int(math.ceil(2 * MARGIN + self._row_extent + bar_total + cell * cols)))
+
     def _title_lines(self) -> tuple[str, str]:
         m = self._matrix
         if m is None:
@@ -343,6 +377,9 @@ class HeatmapPanel(pg.GraphicsView):
             sub += f" · {m.note}"
         if self._any_masked:
             sub += " · ▨ masked (weight 0)" if masked_cells(m) is not None else " · ▨ masked (−∞)"
+        if len(self._beyond):
+            n = len(self._beyond)
+            sub += f" · ◥ {n} cell{'s' if n != 1 else ''} beyond the scale"
         return m.title, sub
 
     # -- appearance ------------------------------------------------------------------------------
@@ -517,8 +554,23 @@ class HeatmapPanel(pg.GraphicsView):
         masked = [QRectF(left + c0 * cell_w, plot_top + r * cell_h, (c1 - c0) * cell_w, cell_h) for r, c0, c1 in self._masked_runs]
         return _Layout(
             plot, cell_w, cell_h, title_items, title_font, sub_items, sub_font, row_items, col_items, origin,
-            label_font, bar, tick_items, numbers_font, numbers, masked,
+            label_font, bar, tick_items, numbers_font, numbers, masked, self._beyond_marks(m, left, plot_top, cell_w, cell_h),
         )
+
+    def _beyond_marks(self, m: Matrix, left: float, top: float, cell_w: float, cell_h: float) -> list[tuple[QPointF, QPointF, QPointF, bool]]:
+        """A small triangle in the top-right corner of every cell beyond the colour levels, in
+        black or white, whichever reads on the cell (at most MAX_BEYOND_MARKS of them)."""
+        if not len(self._beyond):
+            return []
+        size = max(3.0, min(cell_w, cell_h) * 0.35)
+        cells = self._beyond[:MAX_BEYOND_MARKS]
+        values = self._shown_data[cells[:, 0], cells[:, 1]]
+        white = colors.light_text(values, m.levels, m.kind, self._high_contrast)
+        marks = []
+        for (r, c), light in zip(cells.tolist(), white.tolist(), strict=True):
+            x, y = left + (c + 1) * cell_w, top + r * cell_h
+            marks.append((QPointF(x - size, y), QPointF(x, y), QPointF(x, y + size), bool(light)))
+        return marks
 
     def _labelled(self, axis: int, count: int, step: int, labels: tuple[str, ...]) -> list[int] | range:
         """Which rows (axis 0) or columns (axis 1) get a label when there is room for one in every
@@ -550,9 +602,9 @@ class HeatmapPanel(pg.GraphicsView):
         font = self._numbers_font(max(texts, key=len), cell_w, cell_h)
         if font is None:
             return None, []
-        finite = np.isfinite(data).ravel()
-        light = colors.light_text(np.where(finite.reshape(rows, cols), data, 0.0), m.levels, m.kind, self._high_contrast).ravel()
-        shade = np.where(finite, light.astype(np.int8), 2).tolist()  # 0 dark, 1 light, 2 masked
+        hatched = (np.isnan(data) | np.isneginf(data)).ravel()  # (+∞ has the scale's top colour)
+        light = colors.light_text(data, m.levels, m.kind, self._high_contrast).ravel()
+        shade = np.where(hatched, 2, light.astype(np.int8)).tolist()  # 0 black, 1 white, 2 masked
         items = []
         half_line = font.line / 2
         left, top = plot.left(), plot.top()
@@ -631,6 +683,11 @@ class HeatmapPanel(pg.GraphicsView):
                 p.fillRect(rect, background)
                 p.fillRect(rect, hatch)
         p.drawImage(plot, self._image)
+        if layout.beyond:
+            p.setPen(Qt.PenStyle.NoPen)
+            for a, b, c, light in layout.beyond:
+                p.setBrush(QColor("#ffffff" if light else "#000000"))
+                p.drawPolygon([a, b, c])
         p.restore()
         # axis lines
         p.setPen(QColor("#444444"))
@@ -662,8 +719,8 @@ class HeatmapPanel(pg.GraphicsView):
         if layout.numbers:
             p.setFont(layout.numbers_font.font)
             pens = (
-                QColor("#ffffff" if high else "#000000"),  # on light cells (or dark, in high contrast)
-                QColor("#000000" if high else "#ffffff"),
+                QColor("#000000"),  # black or white: whichever contrasts more with the cell
+                QColor("#ffffff"),
                 QColor("#dddddd" if high else "#333333"),  # masked cells
             )
             p.save()
@@ -694,6 +751,15 @@ class HeatmapPanel(pg.GraphicsView):
         if top != self._min_plot_top:
             self._min_plot_top = top
             self._invalidate()
+
+    def subtitle(self) -> str:
+        """The line under the title: axes, shape, notes, and what hatching and corner marks mean."""
+        return self._lines[1]
+
+    @property
+    def beyond_cells(self) -> np.ndarray:
+        """(row, col) of the cells beyond the colour scale (drawn saturated, with a corner mark)."""
+        return self._beyond
 
     def labels_drawn(self, axis: int) -> list[str]:
         """The row (axis 0) or column (axis 1) labels drawn, in order (thin rows or columns
@@ -826,6 +892,15 @@ def same_matrix(a: Matrix, b: Matrix) -> bool:
     if x is y:
         return True
     return x.shape == y.shape and x.dtype == y.dtype and bool(np.array_equal(x, y, equal_nan=x.dtype.kind in "fc"))
+
+
+def beyond_scale(data: np.ndarray, levels: tuple[float, float]) -> np.ndarray:
+    """(row, col) of the cells whose value lies outside ``levels`` (+∞ included, −∞ and NaN
+    not: they are drawn hatched): they get the colour of the scale's end and a corner mark."""
+    lo, hi = levels
+    with np.errstate(invalid="ignore"):
+        outside = (data > hi) | ((data < lo) & np.isfinite(data))
+    return np.argwhere(outside)
 
 
 def format_value(value: float) -> str:

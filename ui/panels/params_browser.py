@@ -35,7 +35,7 @@ from simulator.stages import param_axes
 from ui import bulk_ops, colors
 from ui.panels.heatmap import HeatmapPanel, Matrix
 from ui.state import AppState
-from ui.stage_layouts import symmetric
+from ui.stage_layouts import bulk_peak, symmetric
 
 #: Larger tensors are shown through a window of this many rows / columns.
 MAX_ROWS = 128
@@ -70,7 +70,7 @@ def param_matrix(state: AppState, name: str, head: int, row_start: int = 0, col_
         axes = axes[1:]
         prefix = (head,)
     layer = int(name.split(".")[1]) if name.startswith("blocks.") else None
-    levels = symmetric(float(np.max(np.abs(model.params[name]), initial=0.0)))
+    levels = symmetric(bulk_peak([model.params[name]]))
     title = name + (f" · head {head}" if prefix else "")
     shape_note = "×".join(str(n) for n in model.param_shape(name))
     if data.ndim == 1:

@@ -12,6 +12,7 @@ so each panel is laid out and painted once per step instead of once per layout p
 from __future__ import annotations
 
 from dataclasses import replace
+from itertools import combinations
 
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QSize, Qt, Signal
@@ -26,6 +27,13 @@ from ui.stage_layouts import LevelTable, Term, layout_for, linked_cells, oriente
 from ui.state import LAYOUT_COLUMNS, AppState, Hover
 
 MAX_PANEL_STRETCH = 40
+#: pixels between the widgets of a row, and between rows, of the equation
+SPACING = 4
+LINE_SPACING = 8
+#: an equation is wrapped onto at most this many rows
+MAX_ROWS = 2
+#: the change view's colour scale reaches at least this share of the stage's own scale
+CHANGE_FLOOR_SHARE = 0.1
 
 
 class StageCanvas(QWidget):
@@ -43,7 +51,6 @@ class StageCanvas(QWidget):
         self._operators: list[QLabel] = []
         self._terms: list[Term] = []
         self._items: list[Term | str] = []
-        self._structure: tuple[str, ...] = ()
         self._levels: LevelTable | None = None
         self._levels_for: object = None
         self._point_size = 10
@@ -57,11 +64,16 @@ class StageCanvas(QWidget):
         self._header_box = _HeaderBox()
         self._header = self._header_box.label
         strip = QWidget()
-        self._row = QHBoxLayout(strip)
-        self._row.setContentsMargins(0, 0, 0, 0)
-        self._row.setSpacing(4)
-        # The panels need some width each; when the window is narrow, scroll sideways rather
-        # than squeezing the docks next to the canvas.
+        self._lines_box = QVBoxLayout(strip)
+        self._lines_box.setContentsMargins(0, 0, 0, 0)
+        self._lines_box.setSpacing(LINE_SPACING)
+        #: the equation's rows: one, or two or three when it does not fit the width in one
+        self._lines: list[QHBoxLayout] = []
+        #: the widgets in order with their stretch, and the row each one starts (see _place)
+        self._placed: list[tuple[QWidget, int]] = []
+        self._placement: tuple = ()
+        # The panels need some width each; when even wrapped rows do not fit, scroll sideways
+        # rather than squeezing the docks next to the canvas.
         self._scroll = QScrollArea()
         self._scroll.setObjectName("canvasScroll")
         self._scroll.setWidget(strip)
@@ -129,12 +141,7 @@ class StageCanvas(QWidget):
             label.setWordWrap(True)
             label.setMaximumWidth(130)
             self._operators.append(label)
-        structure = tuple("T" if isinstance(item, Term) else "O" for item in items)
-        relayout = structure != self._structure
-        if relayout:
-            while self._row.count():
-                self._row.takeAt(0)
-            self._structure = structure
+        placed: list[tuple[QWidget, int]] = []
         panel_i = op_i = 0
         self._stretches = []
         view = state.view
@@ -154,11 +161,7 @@ class StageCanvas(QWidget):
                 if item is terms[-1]:  # the result is what the stage is about: never the narrowest
                     stretch = max([stretch, *self._stretches])
                 self._stretches.append(stretch)
-                if relayout:
-                    self._row.addWidget(panel, stretch)
-                else:
-                    self._row.setStretch(self._row.indexOf(panel), stretch)
-                panel.show()
+                placed.append((panel, stretch))
                 panel_i += 1
             else:
                 label = self._operators[op_i]
@@ -167,19 +170,78 @@ class StageCanvas(QWidget):
                 font = self._operator_font(self._operator_size if len(item) <= 3 else max(10, self._operator_size // 2))
                 if label.font() != font:
                     label.setFont(font)
-                if relayout:
-                    self._row.addWidget(label, 0)
-                label.show()
+                placed.append((label, 0))
                 op_i += 1
-        shown = self._panels[:panel_i]
-        top = max((panel.natural_plot_top() for panel in shown), default=0.0)
-        for panel in shown:  # every panel's cells start at the same height: rows line up
-            panel.set_min_plot_top(top)
         for panel in self._panels[panel_i:]:
             panel.hide()
         for label in self._operators[op_i:]:
             label.hide()
+        self._placed = placed
+        self._place()
+        for widget, _ in placed:  # (only once in a row: a widget without a parent would open a window)
+            widget.show()
         self._update_header()
+
+    # -- rows of the equation -------------------------------------------------------------------------
+    def _place(self) -> None:
+        """Put the equation's widgets on as few rows as give every panel the width it needs
+        (numbers readable, see ``HeatmapPanel.comfortable_width``), breaking only before an
+        operator; rebuilt only when the widgets or the rows change."""
+        placed = self._placed
+        wanted = [w.comfortable_width() if isinstance(w, HeatmapPanel) else w.sizeHint().width() for w, _ in placed]
+        least = [w.minimumWidth() if isinstance(w, HeatmapPanel) else w.minimumSizeHint().width() for w, _ in placed]
+        breaks = [i for i, (w, _) in enumerate(placed) if i > 0 and not isinstance(w, HeatmapPanel)]
+        starts = equation_rows(wanted, least, breaks, self._scroll.viewport().width(), SPACING)
+        placement = (tuple(id(w) for w, _ in placed), starts)
+        if placement != self._placement:
+            for line in self._lines:
+                while line.count():
+                    line.takeAt(0)
+            while len(self._lines) < len(starts):
+                line = QHBoxLayout()
+                line.setContentsMargins(0, 0, 0, 0)
+                line.setSpacing(SPACING)
+                self._lines_box.addLayout(line, 1)
+                self._lines.append(line)
+            ends = (*starts[1:], len(placed))
+            for k, line in enumerate(self._lines):
+                if k < len(starts):
+                    for widget, _ in placed[starts[k]: ends[k]]:
+                        line.addWidget(widget)
+            self._placement = placement
+        # rows share the height by the height they need: W_Q's 29 rows get room for numbers
+        ends = (*starts[1:], len(placed))
+        for a, b in zip(starts, ends, strict=True):  # on a row, every panel's cells start at one height
+            row = [w for w, _ in placed[a:b] if isinstance(w, HeatmapPanel)]
+            top = max((panel.natural_plot_top() for panel in row), default=0.0)
+            for panel in row:
+                panel.set_min_plot_top(top)
+        for k in range(len(self._lines)):
+            needs = [w.comfortable_height() for w, _ in placed[starts[k]: ends[k]] if isinstance(w, HeatmapPanel)] if k < len(starts) else []
+            self._lines_box.setStretch(k, max([1, *needs]) if k < len(starts) else 0)
+        # a row shares its width in proportion to what each panel needs: when the row has
+        # room for all of them, every panel gets at least its comfortable width
+        for (widget, stretch), need in zip(placed, wanted, strict=True):
+            for line in self._lines:
+                index = line.indexOf(widget)
+                if index >= 0:
+                    line.setStretch(index, max(1, need // 4) if stretch else 0)
+
+    def line_of(self, widget: QWidget) -> int:
+        """On which row of the equation ``widget`` is (0 for the first)."""
+        index = next(i for i, (w, _) in enumerate(self._placed) if w is widget)
+        starts = self._placement[1] if self._placement else (0,)
+        return sum(1 for start in starts if start <= index) - 1
+
+    @property
+    def row_count(self) -> int:
+        """On how many rows the equation is drawn (it wraps when one row is too narrow)."""
+        return len(self._placement[1]) if self._placement else 1
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        if self._placed:
+            self._place()
 
     def _operator_font(self, size: int) -> QFont:
         font = self._operator_fonts.get(size)
@@ -240,8 +302,11 @@ class StageCanvas(QWidget):
         if matrix.transposed:
             delta = delta.T
         peak = float(np.max(np.abs(delta[np.isfinite(delta)]), initial=0.0))
+        # a tiny change is drawn pale, not saturated: the scale reaches at least a share of the
+        # stage's own colour scale (a 0.002 change of values near 1 is not a big change)
+        floor = CHANGE_FLOOR_SHARE * max(abs(matrix.levels[0]), abs(matrix.levels[1]))
         return replace(
-            matrix, data=delta, levels=symmetric(peak), kind=colors.DIVERGING,  # a change is signed, even of a probability
+            matrix, data=delta, levels=symmetric(max(peak, floor) if peak > 0 else 0.0), kind=colors.DIVERGING,  # a change is signed, even of a probability
             title="Change: new − old",
             note="since the last edit" if peak > 0 else "no change here since the last edit",
         )
@@ -349,6 +414,40 @@ class _HeaderBox(QWidget):
         self.label.setGeometry(0, 0, width, height)
         if height != self.height():
             self.setFixedHeight(height)
+
+
+def equation_rows(wanted: list[int], least: list[int], breaks: list[int], available: int, spacing: int) -> tuple[int, ...]:
+    """Where each row of the equation starts (indices into its widgets): one row if the widths
+    ``wanted`` fit ``available``; else the fewest rows (up to MAX_ROWS), split only at
+    ``breaks``, whose widest row is narrowest, preferring splits whose rows fit even ``least``."""
+
+    def width(widths: list[int], a: int, b: int) -> int:
+        return sum(widths[a:b]) + spacing * max(b - a - 1, 0)
+
+    n = len(wanted)
+    if n == 0 or available <= 0 or width(wanted, 0, n) <= available:
+        return (0,)
+    fallback: tuple[int, ...] | None = None  # the fewest rows that fit at least the minimum widths
+    overall: tuple[int, tuple[int, ...]] | None = None
+    for rows in range(2, MAX_ROWS + 1):
+        best: tuple[int, tuple[int, ...]] | None = None
+        for cut in combinations(breaks, rows - 1):
+            starts = (0, *cut)
+            bounds = list(zip(starts, (*cut, n), strict=True))
+            widest = max(width(wanted, a, b) for a, b in bounds)
+            fits_least = max(width(least, a, b) for a, b in bounds) <= available
+            if fits_least and (best is None or widest < best[0]):
+                best = (widest, starts)
+            if overall is None or widest < overall[0]:
+                overall = (widest, starts)
+        if best is not None:
+            if best[0] <= available:
+                return best[1]
+            if fallback is None:
+                fallback = best[1]
+    if fallback is not None:
+        return fallback
+    return overall[1] if overall is not None else (0,)
 
 
 def readout(matrix: Matrix, row: int, col: int, value: float) -> str:

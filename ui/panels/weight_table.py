@@ -21,7 +21,7 @@ from ui import colors
 from ui.commands import param_label
 from ui.panels.heatmap import format_value
 from ui.state import AppState
-from ui.stage_layouts import symmetric
+from ui.stage_layouts import bulk_peak, symmetric
 from ui.weight_editing import format_exact, push_typed_value
 
 ModelIndex = QModelIndex | QPersistentModelIndex
@@ -160,7 +160,7 @@ class WeightTableModel(QAbstractTableModel):
             self._data = data
             self._row_labels = labels(axes[0], data.shape[0])
             self._col_labels = labels(axes[1], data.shape[1])
-        self._levels = symmetric(float(np.max(np.abs(full), initial=0.0)))
+        self._levels = symmetric(bulk_peak([full]))
         self._build_colours()
 
     def _build_colours(self) -> None:

@@ -1,0 +1,77 @@
+"""Colours that mean something: readable numbers on every cell colour, scales from the bulk of
+the values with outliers marked, +∞ never drawn as masked, and honest change-view scales."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.gui_actions import panel_for
+from ui import colors
+from ui.panels.heatmap import beyond_scale
+
+MAPS = [(kind, high) for kind in (colors.DIVERGING, colors.SEQUENTIAL) for high in (False, True)]
+
+
+@pytest.mark.parametrize(("kind", "high"), MAPS)
+def test_numbers_meet_4_5_to_1_contrast_on_every_cell_colour(kind: str, high: bool) -> None:
+    """White on pale yellow and black on dark brown vanished in high contrast."""
+    lut = colors.argb_lut(kind, high)
+    values = -1.0 + 2.0 * (np.arange(colors.LUT_SIZE) + 0.5) / (colors.LUT_SIZE - 1)  # one per colour of the map
+    assert np.array_equal(colors.lut_index(values, (-1.0, 1.0)), np.arange(colors.LUT_SIZE))
+    white = colors.light_text(values, (-1.0, 1.0), kind, high)
+    cell = colors.relative_luminance(lut)
+    text = np.where(white, 1.0, 0.0)
+    ratios = colors.contrast_ratio(cell, text)
+    worst = int(np.argmin(ratios))
+    assert ratios.min() >= 4.5, f"colour #{lut[worst] & 0xFFFFFF:06x}: {ratios[worst]:.2f}:1"
+
+
+def test_contrast_ratio_matches_the_wcag_examples() -> None:
+    assert colors.contrast_ratio(1.0, 0.0) == pytest.approx(21.0)
+    grey = colors.relative_luminance(np.array([0xFF777777], dtype=np.uint32))[0]
+    assert colors.contrast_ratio(grey, 1.0) == pytest.approx(4.48, abs=0.01)
+
+
+def test_plus_infinity_is_drawn_at_the_top_of_the_scale_not_as_masked(make_main_window) -> None:
+    lut = colors.argb_lut(colors.DIVERGING)
+    image = colors.argb_image(np.array([[np.inf, -np.inf, np.nan, 5.0]]), (-1.0, 1.0), colors.DIVERGING)
+    assert image[0, 0] == lut[-1] and image[0, 3] == lut[-1]
+    assert image[0, 1] == 0 and image[0, 2] == 0  # hatched underneath
+    assert beyond_scale(np.array([[np.inf, -np.inf, np.nan, 0.5, -3.0]]), (-1.0, 1.0)).tolist() == [[0, 0], [0, 4]]
+
+
+def test_the_attention_sink_does_not_set_the_scale_of_the_queries(make_main_window) -> None:
+    """fluffy's 84.85 "rest on the first word" entries set a ±100 scale on Q and K: the keys
+    (at most 8) and the noun's own question (2.83) were invisible."""
+    window = make_main_window("fluffy", text="a fluffy blue creature", stage="blocks.0.attn.q")
+    panel = panel_for(window, "blocks.0.attn.q")
+    low, high = panel.matrix.levels
+    assert low == -high and 2.83 < high < 84.85
+    assert len(panel.beyond_cells) >= 3  # the sink entries: saturated and marked
+    assert "beyond the scale" in panel.subtitle()
+
+
+def test_one_huge_typed_weight_does_not_wash_out_its_matrix(make_main_window) -> None:
+    window = make_main_window("fluffy", text="a fluffy blue creature", stage="blocks.0.attn.q")
+    state = window.state
+    before = panel_for(window, "blocks.0.attn.W_Q").matrix.levels
+    assert window.weight_editor.set_value("blocks.0.attn.W_Q", (0, 27, 1), "1e30")
+    w_q = panel_for(window, "blocks.0.attn.W_Q")
+    assert w_q.matrix.levels[1] <= 2 * before[1], "one typed 1e30 set W_Q's whole scale"
+    assert len(w_q.beyond_cells) == 1
+    assert np.isfinite(state.trace["blocks.0.attn.q"]).all()
+
+
+def test_a_tiny_change_is_not_drawn_saturated(make_main_window) -> None:
+    window = make_main_window("fluffy", text="a fluffy blue creature", stage="blocks.0.attn.q")
+    stage_levels = window.canvas.result_panel.matrix.levels
+    old = float(window.state.model.params["blocks.0.attn.W_Q"][0, 27, 1])
+    assert window.weight_editor.set_value("blocks.0.attn.W_Q", (0, 27, 1), repr(old + 0.002))
+    window.actions["difference"].trigger()
+    change = window.canvas.result_panel.matrix
+    assert change.title.startswith("Change")
+    peak = float(np.abs(change.data).max())
+    assert 0 < peak < 0.01
+    assert change.levels[1] >= 0.1 * stage_levels[1] > 100 * peak
+    assert window.state.undo_stack.undoText().startswith("edit"), "switching the view on is not an edit"
