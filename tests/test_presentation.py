@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
@@ -125,3 +125,36 @@ def test_fluffy_never_scrolls_sideways_at_1280_by_800(make_main_window, qtbot) -
             wrapped.append(sid)
     assert "blocks.0.attn.q" in wrapped and "blocks.0.mlp_out" in wrapped
     assert "blocks.0.attn.pattern" not in wrapped  # a short equation stays on one row
+
+
+def test_double_click_on_a_title_shows_that_operand_alone_and_again_the_equation(make_main_window, qtbot) -> None:
+    from PySide6.QtCore import QPoint
+
+    window = make_main_window("fluffy", stage="blocks.0.attn.q")
+    qtbot.wait(20)
+    canvas = window.canvas
+    w_q = next(p for p in canvas.panels if p.matrix.source == "blocks.0.attn.W_Q")
+    title_point = QPoint(w_q.width() // 2, 8)
+    assert w_q.in_title(8)
+    QTest.mouseDClick(w_q.viewport(), Qt.MouseButton.LeftButton, pos=title_point)
+    QApplication.processEvents()
+    assert canvas.solo is not None
+    assert [p for p in canvas.panels if p.isVisible()] == [w_q]
+    assert "alone" in window.statusBar().currentMessage()
+    QTest.mouseDClick(w_q.viewport(), Qt.MouseButton.LeftButton, pos=title_point)
+    QApplication.processEvents()
+    assert canvas.solo is None and all(p.isVisible() for p in canvas.panels)
+    canvas.toggle_solo(0)
+    window.actions["next"].trigger()
+    assert canvas.solo is None and all(p.isVisible() for p in canvas.panels)
+
+
+def test_hovering_a_title_shows_it_whole_in_the_status_bar(make_main_window, qtbot) -> None:
+    window = make_main_window("fluffy", stage="blocks.0.attn.q")
+    qtbot.wait(20)
+    panel = window.canvas.panels[1]
+    QTest.mouseMove(panel.viewport(), QPoint(panel.width() // 2, panel.height() - 10))
+    QTest.mouseMove(panel.viewport(), QPoint(10, 8))
+    QApplication.processEvents()
+    message = window.statusBar().currentMessage()
+    assert message == panel.full_title() and panel.matrix.title in message

@@ -227,6 +227,10 @@ class HeatmapPanel(pg.GraphicsView):
     cell_hovered = Signal(object)  # (row, col) of the displayed matrix, or None
     cell_clicked = Signal(int, int)
     cell_double_clicked = Signal(int, int)
+    #: a double click on the title (the canvas shows this operand alone, large)
+    title_double_clicked = Signal()
+    #: the mouse came onto the title: its full text (a cut title is shown whole in the status bar)
+    title_hovered = Signal(str)
     scrub_started = Signal(int, int)
     scrub_moved = Signal(int, int, float)  # pixels dragged upwards since the press
     scrub_finished = Signal(int, int, float)
@@ -242,6 +246,7 @@ class HeatmapPanel(pg.GraphicsView):
         self._show_numbers = True
         self._high_contrast = False
         self._hover_cell: tuple[int, int] | None = None
+        self._over_title = False
         self._layout: _Layout | None = None
         self._shown_data = np.zeros((0, 0))
         #: cells drawn hatched instead of coloured (−∞, or masked attention weights), or None
@@ -803,12 +808,39 @@ class HeatmapPanel(pg.GraphicsView):
     def mouseMoveEvent(self, ev) -> None:  # noqa: N802 (Qt's name)
         # every move counts for hovering (pyqtgraph's scene drops moves closer than 10 ms apart)
         scene_pos = self.mapToScene(ev.position().toPoint())
-        self._set_hover_cell(self._cell_at_item(self._item.mapFromScene(scene_pos)))
+        item_pos = self._item.mapFromScene(scene_pos)
+        self._set_hover_cell(self._cell_at_item(item_pos))
+        over_title = self.in_title(item_pos.y())
+        if over_title and not self._over_title:
+            self.title_hovered.emit(self.full_title())
+        self._over_title = over_title
         super().mouseMoveEvent(ev)
+
+    def mouseDoubleClickEvent(self, ev) -> None:  # noqa: N802 (Qt's name)
+        item_pos = self._item.mapFromScene(self.mapToScene(ev.position().toPoint()))
+        if ev.button() == Qt.MouseButton.LeftButton and self.in_title(item_pos.y()):
+            ev.accept()
+            self.title_double_clicked.emit()
+            return
+        super().mouseDoubleClickEvent(ev)
 
     def leaveEvent(self, event) -> None:  # noqa: N802
         self._set_hover_cell(None)
+        self._over_title = False
         super().leaveEvent(event)
+
+    def in_title(self, y: float) -> bool:
+        """Whether a point at height ``y`` (in the panel's pixels) is on the title or subtitle."""
+        layout = self._ensure_layout()
+        if layout is None or not (layout.title or layout.sub):
+            return False
+        bottom = MARGIN + layout.title_font.line * len(layout.title) + layout.sub_font.line * len(layout.sub)
+        return 0 <= y <= bottom
+
+    def full_title(self) -> str:
+        """The title and the line under it, uncut (the panel cuts them to its width)."""
+        title, sub = self._lines
+        return f"{title} — {sub}" if title and sub else title or sub
 
     def _set_hover_cell(self, cell: tuple[int, int] | None) -> None:
         if cell == self._hover_cell:

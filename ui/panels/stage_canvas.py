@@ -72,6 +72,7 @@ class StageCanvas(QWidget):
         #: the widgets in order with their stretch, and the row each one starts (see _place)
         self._placed: list[tuple[QWidget, int]] = []
         self._placement: tuple = ()
+        self._solo: int | None = None
         # The panels need some width each; when even wrapped rows do not fit, scroll sideways
         # rather than squeezing the docks next to the canvas.
         self._scroll = QScrollArea()
@@ -89,9 +90,9 @@ class StageCanvas(QWidget):
 
     def _connect(self) -> None:
         s = self._state
-        s.stage_changed.connect(self.refresh)
+        s.stage_changed.connect(self._stage_changed)
         s.trace_changed.connect(self.refresh)
-        s.model_changed.connect(self.refresh)
+        s.model_changed.connect(self._stage_changed)
         s.head_changed.connect(self.refresh)
         s.view_changed.connect(self.refresh)
         s.hover_changed.connect(self._show_links)
@@ -132,6 +133,8 @@ class StageCanvas(QWidget):
             index = len(self._panels)
             panel.cell_hovered.connect(lambda cell, i=index: self._on_hover(i, cell))
             panel.cell_clicked.connect(lambda r, c, p=panel: self.weight_cell_clicked.emit(p, r, c))
+            panel.title_double_clicked.connect(lambda i=index: self.toggle_solo(i))
+            panel.title_hovered.connect(self._state.message.emit)
             self._panels.append(panel)
         n_ops = sum(1 for item in items if isinstance(item, str))
         while len(self._operators) < n_ops:
@@ -176,11 +179,34 @@ class StageCanvas(QWidget):
             panel.hide()
         for label in self._operators[op_i:]:
             label.hide()
+        if self._solo is not None and self._solo < len(terms):
+            alone = self._panels[self._solo]
+            for widget, _ in placed:
+                if widget is not alone:
+                    widget.hide()
+            placed = [(alone, 1)]
         self._placed = placed
         self._place()
         for widget, _ in placed:  # (only once in a row: a widget without a parent would open a window)
             widget.show()
         self._update_header()
+
+    # -- one operand alone ------------------------------------------------------------------------------
+    @property
+    def solo(self) -> int | None:
+        """The index of the panel shown alone (a double click on its title), or None."""
+        return self._solo
+
+    def toggle_solo(self, index: int) -> None:
+        """Show panel ``index`` alone, large; the same again shows the whole equation."""
+        self._solo = None if self._solo == index or not 0 <= index < len(self._terms) else index
+        if self._solo is not None:
+            self._state.message.emit(f"{self._terms[index].source} alone: double-click its title again for the whole equation")
+        self.refresh()
+
+    def _stage_changed(self, *_: object) -> None:
+        self._solo = None  # (another stage has other operands)
+        self.refresh()
 
     # -- rows of the equation -------------------------------------------------------------------------
     def _place(self) -> None:
