@@ -135,6 +135,12 @@ class SetParamCommand(QUndoCommand):
 
     ``already_applied`` is for gestures (scrubbing) that changed the model live while dragging:
     the first redo then only records the step, and the gesture is one undo step.
+
+    The step belongs to the model object it was made on. Model switches are undo steps of their
+    own that bring the earlier model back first, so normally it is always that model's turn; if
+    the state shows another model anyway, the step refuses (writing the old value into another
+    model's tensor of the same name would silently corrupt it), says so, and drops itself from
+    the history.
     """
 
     def __init__(
@@ -149,6 +155,7 @@ class SetParamCommand(QUndoCommand):
     ) -> None:
         super().__init__(label or f"edit {param_label(state, name, index)}")
         self._state = state
+        self._model = state.model
         self._name = name
         self._index = index
         current = state.model.params[name]
@@ -156,14 +163,31 @@ class SetParamCommand(QUndoCommand):
         self._new = value
         self._skip_redo = already_applied
 
+    @property
+    def model(self) -> Model:
+        """The model object this step edits."""
+        return self._model
+
     def redo(self) -> None:
         if self._skip_redo:
             self._skip_redo = False
             return
-        self._state.apply_param(self._name, self._new, self._index)
+        if self._on_own_model("redo"):
+            self._state.apply_param(self._name, self._new, self._index)
 
     def undo(self) -> None:
-        self._state.apply_param(self._name, self._old, self._index)
+        if self._on_own_model("undo"):
+            self._state.apply_param(self._name, self._old, self._index)
+
+    def _on_own_model(self, action: str) -> bool:
+        if self._state.model is self._model:
+            return True
+        self._state.message.emit(
+            f'Cannot {action} "{self.text()}": it was made on {self._model.info.title}, not on the model shown now; '
+            "the step was removed from the history and no weight changed"
+        )
+        self.setObsolete(True)  # QUndoStack deletes an obsolete step after undo() or redo()
+        return False
 
 
 def param_label(state: AppState, name: str, index: Any) -> str:

@@ -9,6 +9,9 @@ sets a flag that the engine checks between tensors; a cancelled load ends with
 switched to, as one :class:`~ui.commands.SetModelCommand` on the undo stack, so Undo brings the
 previous model back. A folder that is not a checkpoint, a missing tensor or a damaged file is
 reported with the engine's message, which names what is wrong, and the current model stays.
+A later choice of model made while a load is under way (opening a session, starting a new one,
+switching preset, undoing a switch) wins: the load is stopped and its result discarded, so it
+never lands on top of what the user chose (where Ctrl+S would then save the wrong model).
 
 Dialogs are the static ``QFileDialog`` and ``QMessageBox`` functions, called at the moment they
 are needed, so tests can replace them with ``monkeypatch``.
@@ -129,6 +132,7 @@ class ModelLoader(QObject):
         self._thread: QThread | None = None
         self._worker: _LoadWorker | None = None
         self._dialog: QProgressDialog | None = None
+        state.model_changed.connect(self._model_chosen_meanwhile)
 
     # -- reading (for tests and the window) ------------------------------------------------------
     @property
@@ -209,6 +213,18 @@ class ModelLoader(QObject):
             self._stop.set()
             self._ticket = next(self._tickets)  # whatever the worker still says is ignored
             self._end()
+
+    def _model_chosen_meanwhile(self) -> None:
+        """The model changed while loading (never by this load: it ends before it switches)."""
+        if not self.is_loading:
+            return
+        name = self._name()
+        self._stop.set()
+        self._ticket = next(self._tickets)  # whatever the worker still says is ignored
+        self._end()
+        self._state.message.emit(
+            f"Stopped loading {name}: {self._state.model.info.title} was chosen meanwhile, so the load was discarded"
+        )
 
     # -- the worker's reports (queued to this, the GUI thread) -------------------------------------------
     @Slot(int, float, str)
