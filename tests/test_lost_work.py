@@ -180,3 +180,57 @@ def test_a_background_load_finishing_after_a_later_choice_is_discarded(make_main
     assert record["outcome"] == "cancelled"
     assert any(m.startswith("Stopped loading checkpoints/gpt2-tiny") for m in said), said
     assert window.model_loader.progress_dialog is None
+
+
+def short_context_toy(n_ctx: int = 3):
+    """The toy model with a context of ``n_ctx`` tokens (its suggested sentences are longer)."""
+    from dataclasses import replace
+
+    import simulator
+
+    toy = simulator.build_preset("toy")
+    config = replace(toy.config, n_ctx=n_ctx)
+    params = {name: np.array(value) for name, value in toy.params.items()}
+    params["pos_embed.W_pos"] = params["pos_embed.W_pos"][:n_ctx]
+    return simulator.Model(config, params, toy.tokenizer, toy.labels, toy.info)
+
+
+def test_a_short_context_model_gets_a_default_sentence_that_fits_it(make_main_window, monkeypatch) -> None:
+    import simulator
+    from ui.state import AppState, default_text
+
+    short = short_context_toy(3)
+    assert all(len(short.tokenizer.encode(s).ids) > 3 for s in short.info.suggested)
+    text = default_text(short)
+    assert text == "a fluffy blue" and len(short.encode(text).ids) <= 3
+    assert AppState(short).text == text
+    window = make_main_window(text="a fluffy blue creature")
+    fresh = short_context_toy(3)
+    monkeypatch.setattr(simulator, "build_preset", lambda name: fresh)
+    assert window.sessions.switch_preset("toy")
+    assert window.state.model.config.n_ctx == 3 and window.state.text == "a fluffy blue"
+
+
+def test_a_model_switch_that_cannot_run_is_refused_without_a_trace_in_the_history(make_main_window, monkeypatch) -> None:
+    import simulator
+    from PySide6.QtWidgets import QMessageBox
+    from simulator.errors import TextError
+
+    window = make_main_window(text="a fluffy blue creature")
+    state = window.state
+    toy = state.model
+    broken = simulator.build_preset("fluffy")
+
+    def cannot_trace(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise TextError("the text has no tokens this model can read")
+
+    monkeypatch.setattr(broken, "trace", cannot_trace)
+    monkeypatch.setattr(simulator, "build_preset", lambda name: broken)
+    shown: list[tuple[str, str]] = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text, *a, **k: shown.append((title, text)))
+    assert not window.sessions.switch_preset("fluffy")
+    assert state.model is toy and state.text == "a fluffy blue creature"
+    assert state.undo_stack.count() == 0 and not window.sessions.modified and not window.isWindowModified()
+    assert shown and "cannot run the sentence" in shown[0][1]
+    assert "cannot run the sentence" in window.statusBar().currentMessage()
+    assert "\n" not in window.statusBar().currentMessage()

@@ -12,7 +12,7 @@ from typing import Any
 from PySide6.QtGui import QUndoCommand
 
 from simulator.model import Model
-from ui.state import AppState
+from ui.state import AppState, ModelPlan
 
 _TEXT_ID = 1001
 _OPTION_ID = 1002
@@ -213,18 +213,25 @@ def param_label(state: AppState, name: str, index: Any) -> str:
 class SetModelCommand(QUndoCommand):
     """Switch to another model (a preset or a file), optionally with a new sentence, in one step;
     undo brings back the previous model object, with its edits, its sentence, run options, stage
-    and head."""
+    and head.
+
+    The switch is planned when the command is made: a model that can run neither the sentence
+    nor a default one raises :class:`~simulator.errors.SimulatorError` here, before anything is
+    pushed, so a refused switch leaves no phantom undo step and no "modified" mark.
+    """
 
     def __init__(self, state: AppState, model: Model, label: str | None = None, text: str | None = None) -> None:
         label = label or f"switch to model {model.info.title}"
         super().__init__(label + (f' with "{_short(text)}"' if text is not None else ""))
+        self._plan: ModelPlan | None = state.plan_model(model, text)
         self._state = state
         self._before = state.snapshot()
         self._model = model
         self._text = text
 
     def redo(self) -> None:
-        self._state.apply_model(self._model, self._text)
+        plan, self._plan = self._plan, None  # only the first redo follows the plan; it holds a trace
+        self._state.apply_model(self._model, self._text, plan=plan)
 
     def undo(self) -> None:
         self._state.restore(self._before)

@@ -240,7 +240,12 @@ class ModelLoader(QObject):
             return
         source = str(self._path) if self._path else model.info.source
         self._end()
-        self._state.undo_stack.push(SetModelCommand(self._state, model, f"load model {model.info.title}"))
+        try:
+            command = SetModelCommand(self._state, model, f"load model {model.info.title}")
+        except SimulatorError as exc:
+            self._fail(f"{model.info.title} was read but cannot be shown: {exc}")
+            return
+        self._state.undo_stack.push(command)
         self._state.message.emit(f"Loaded {model.info.title} from {source}")
 
     @Slot(int, str)
