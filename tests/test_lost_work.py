@@ -70,6 +70,29 @@ def test_a_scrub_in_progress_never_writes_into_the_next_model(make_main_window, 
     assert_params_bit_equal(toy, toy_before)
 
 
+def test_a_background_load_finishing_during_a_scrub_never_receives_its_moves(make_main_window, qtbot, monkeypatch) -> None:
+    from tests.test_model_loading_ui import GPT2, slow_loads, wait_for_load
+
+    window = make_main_window(text="a fluffy blue creature", stage=Q_STAGE)
+    state = window.state
+    toy = state.model
+    toy_before = params_copy(toy)
+    slow_loads(monkeypatch, 0.01)
+    assert window.model_loader.start(GPT2)
+    panel = panel_for(window, W_Q)
+    start = start_scrub(panel, 1, 2, [10, 25])
+    wait_for_load(qtbot, window)  # the mouse is still held
+    loaded = state.model
+    assert loaded.info.name == "gpt2-tiny"
+    loaded_before = params_copy(loaded)
+    finish_scrub(panel, start, [40, 60])
+    assert_params_bit_equal(loaded, loaded_before)
+    assert state.undo_stack.count() == 1 and undo_text(window) == "Undo load model GPT-2 · gpt2-tiny"
+    state.undo_stack.undo()
+    assert state.model is toy
+    assert_params_bit_equal(toy, toy_before)
+
+
 @pytest.mark.parametrize("cell", [(0, 0), (1, 2)], ids=["other cell", "same cell"])
 def test_undo_during_a_scrub_ends_it_and_the_history_describes_the_model(make_main_window, cell) -> None:
     from ui.weight_editing import push_typed_value
@@ -174,12 +197,44 @@ def test_a_background_load_finishing_after_a_later_choice_is_discarded(make_main
         expected, steps = "bank", 0
     chosen = state.model
     wait_for_load(qtbot, window)
-    QTest.qWait(200)  # any report the worker still sends is delivered by now
+    qtbot.waitUntil(lambda: record["outcome"] is not None, timeout=5000)
+    QTest.qWait(100)  # any report the worker still sends is delivered by now
     assert state.model is chosen and chosen.info.name == expected
     assert state.undo_stack.count() == steps, "the discarded load left an undo step"
     assert record["outcome"] == "cancelled"
     assert any(m.startswith("Stopped loading checkpoints/gpt2-tiny") for m in said), said
     assert window.model_loader.progress_dialog is None
+
+
+def test_a_discarded_load_is_not_waited_for(make_main_window, qtbot, monkeypatch, tmp_path) -> None:
+    """A saved model is one read that cannot stop half-way: choosing a preset meanwhile must not
+    freeze the window until that read ends."""
+    import threading
+    import time
+
+    import simulator
+    import ui.model_loader as model_loader
+
+    path = tmp_path / "slow.npz"
+    simulator.save_model(simulator.build_preset("bank"), path)
+    release = threading.Event()
+    real_load = simulator.load
+
+    def slow_load(target):  # noqa: ANN001, ANN202
+        release.wait(10)
+        return real_load(target)
+
+    monkeypatch.setattr(model_loader.simulator, "load", slow_load)
+    window = make_main_window()
+    assert window.model_loader.start(path)
+    began = time.monotonic()
+    window.sessions.switch_preset("fluffy")
+    assert time.monotonic() - began < 2.0, "the window waited for the discarded read"
+    assert not window.model_loader.is_loading and window.state.model.info.name == "fluffy"
+    release.set()
+    qtbot.waitUntil(lambda: not window.model_loader._discarded, timeout=5000)
+    QTest.qWait(50)
+    assert window.state.model.info.name == "fluffy" and window.state.undo_stack.count() == 1
 
 
 def short_context_toy(n_ctx: int = 3):
@@ -234,3 +289,64 @@ def test_a_model_switch_that_cannot_run_is_refused_without_a_trace_in_the_histor
     assert shown and "cannot run the sentence" in shown[0][1]
     assert "cannot run the sentence" in window.statusBar().currentMessage()
     assert "\n" not in window.statusBar().currentMessage()
+
+
+def padded_toy_predicting_a_padded_row(tmp_path):
+    """The padded toy (3 embedding rows beyond its tokeniser's pieces), saved, with its output
+    bias pushing the middle padded row to the top of every prediction."""
+    import simulator
+    from tests.test_padded_vocabulary import padded_toy
+
+    model = padded_toy(3)
+    pieces = model.tokenizer.vocab_size
+    bias = np.array(model.params["unembed.b_U"])
+    bias[pieces + 1] = 50.0
+    model.set_param("unembed.b_U", bias)
+    path = tmp_path / "padded.npz"
+    simulator.save_model(model, path)
+    return path, pieces
+
+
+def test_padded_vocabulary_rows_read_as_hash_id_in_the_next_token_view_and_axes(make_main_window, tmp_path) -> None:
+    from tests.gui_actions import panel_for
+
+    path, pieces = padded_toy_predicting_a_padded_row(tmp_path)
+    window = make_main_window(text="a fluffy blue creature")
+    assert window.sessions.load_model_file(path)
+    state = window.state
+    assert state.model.config.vocab_size == pieces + 3
+    view = window.next_token
+    assert view.choice.itemText(0).startswith(f"#{pieces + 1}")
+    assert view._axis is not None and f"#{pieces + 1}" in [view.choice.itemData(i, Qt.ItemDataRole.UserRole + 1) for i in range(view.choice.count())]
+    view.append_button.click()
+    assert state.text == "a fluffy blue creature" and state.undo_stack.count() == 1
+    assert "padded row" in view.message.text()
+    state.set_stage(state.model.stage_ids()[0])  # the tokens as one-hot rows over the whole vocabulary
+    onehot = window.canvas.panels[0].matrix
+    assert onehot.col_labels[-3:] == tuple(f"#{i}" for i in range(pieces, pieces + 3))
+    state.set_stage("logits")
+    logits = panel_for(window, "logits").matrix
+    assert f"#{pieces + 1}" in logits.col_labels
+
+
+def test_the_cli_shows_padded_vocabulary_rows_as_hash_id(tmp_path, capsys) -> None:
+    from simulator.cli import run
+
+    path, pieces = padded_toy_predicting_a_padded_row(tmp_path)
+    out = tmp_path / "trace.npz"
+    assert run(["trace", "--model", str(path), "--ids", f"3,{pieces + 2}", "--out", str(out)]) == 0
+    with np.load(out) as saved:
+        assert list(saved["token_strings"]) == ["a", f"#{pieces + 2}"]
+    assert run(["stages", "--model", str(path)]) == 0
+    assert "logits" in capsys.readouterr().out
+
+
+def test_the_cli_lists_the_stages_of_a_short_context_model_without_a_text(tmp_path, capsys) -> None:
+    import simulator
+    from simulator.cli import run
+
+    path = tmp_path / "short.npz"
+    simulator.save_model(short_context_toy(3), path)
+    assert run(["stages", "--model", str(path)]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "" and "logits" in captured.out

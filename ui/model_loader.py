@@ -132,6 +132,8 @@ class ModelLoader(QObject):
         self._thread: QThread | None = None
         self._worker: _LoadWorker | None = None
         self._dialog: QProgressDialog | None = None
+        #: threads of discarded loads that have not stopped yet (waited for at shutdown)
+        self._discarded: list[QThread] = []
         state.model_changed.connect(self._model_chosen_meanwhile)
 
     # -- reading (for tests and the window) ------------------------------------------------------
@@ -213,14 +215,25 @@ class ModelLoader(QObject):
             self._stop.set()
             self._ticket = next(self._tickets)  # whatever the worker still says is ignored
             self._end()
+        for thread in list(self._discarded):
+            thread.wait()
 
     def _model_chosen_meanwhile(self) -> None:
-        """The model changed while loading (never by this load: it ends before it switches)."""
+        """The model changed while loading (never by this load: it ends before it switches).
+
+        The load is stopped and forgotten at once; its thread is not waited for (a saved model
+        is one read that cannot stop half-way), it ends on its own and what it reports is ignored.
+        """
         if not self.is_loading:
             return
         name = self._name()
         self._stop.set()
         self._ticket = next(self._tickets)  # whatever the worker still says is ignored
+        thread = self._thread
+        if thread is not None:
+            self._thread = None  # _end() leaves it running
+            self._discarded.append(thread)
+            thread.finished.connect(lambda t=thread: self._forget(t))
         self._end()
         self._state.message.emit(
             f"Stopped loading {name}: {self._state.model.info.title} was chosen meanwhile, so the load was discarded"
@@ -298,6 +311,11 @@ class ModelLoader(QObject):
             thread.wait()
             thread.deleteLater()
         self.loading_changed.emit(False)
+
+    def _forget(self, thread: QThread) -> None:
+        if thread in self._discarded:
+            self._discarded.remove(thread)
+            thread.deleteLater()
 
     def _fail(self, text: str) -> None:
         self._state.message.emit(text.split("\n", 1)[0])
