@@ -61,6 +61,18 @@ def _parse_ids(text: str) -> list[int]:
         raise SimulatorError(f"--ids must be comma-separated whole numbers, got {text!r}") from None
 
 
+def _default_text(model: Model) -> str:
+    """The first suggested sentence the model can read (a short context may fit none), else its
+    first vocabulary piece."""
+    for sentence in model.info.suggested:
+        try:
+            model.encode(sentence)
+            return sentence
+        except SimulatorError:
+            continue
+    return model.token_text(0)
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
@@ -72,7 +84,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         if args.command == "stages":
             text = args.text
             if text is None:  # an explicitly empty --text is an error, not a request for the default
-                text = model.info.suggested[0] if model.info.suggested else model.tokenizer.id_to_token(0)
+                text = _default_text(model)
             trace = model.trace(text)
             for sid in model.stage_ids():
                 print(f"{sid:32} {trace.stage(sid).shape_text}")

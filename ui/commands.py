@@ -12,7 +12,7 @@ from typing import Any
 from PySide6.QtGui import QUndoCommand
 
 from simulator.model import Model
-from ui.state import AppState
+from ui.state import AppState, ModelPlan
 
 _TEXT_ID = 1001
 _OPTION_ID = 1002
@@ -135,6 +135,12 @@ class SetParamCommand(QUndoCommand):
 
     ``already_applied`` is for gestures (scrubbing) that changed the model live while dragging:
     the first redo then only records the step, and the gesture is one undo step.
+
+    The step belongs to the model object it was made on. Model switches are undo steps of their
+    own that bring the earlier model back first, so normally it is always that model's turn; if
+    the state shows another model anyway, the step refuses (writing the old value into another
+    model's tensor of the same name would silently corrupt it), says so, and drops itself from
+    the history.
     """
 
     def __init__(
@@ -149,6 +155,7 @@ class SetParamCommand(QUndoCommand):
     ) -> None:
         super().__init__(label or f"edit {param_label(state, name, index)}")
         self._state = state
+        self._model = state.model
         self._name = name
         self._index = index
         current = state.model.params[name]
@@ -156,14 +163,31 @@ class SetParamCommand(QUndoCommand):
         self._new = value
         self._skip_redo = already_applied
 
+    @property
+    def model(self) -> Model:
+        """The model object this step edits."""
+        return self._model
+
     def redo(self) -> None:
         if self._skip_redo:
             self._skip_redo = False
             return
-        self._state.apply_param(self._name, self._new, self._index)
+        if self._on_own_model("redo"):
+            self._state.apply_param(self._name, self._new, self._index)
 
     def undo(self) -> None:
-        self._state.apply_param(self._name, self._old, self._index)
+        if self._on_own_model("undo"):
+            self._state.apply_param(self._name, self._old, self._index)
+
+    def _on_own_model(self, action: str) -> bool:
+        if self._state.model is self._model:
+            return True
+        self._state.message.emit(
+            f'Cannot {action} "{self.text()}": it was made on {self._model.info.title}, not on the model shown now; '
+            "the step was removed from the history and no weight changed"
+        )
+        self.setObsolete(True)  # QUndoStack deletes an obsolete step after undo() or redo()
+        return False
 
 
 def param_label(state: AppState, name: str, index: Any) -> str:
@@ -189,18 +213,25 @@ def param_label(state: AppState, name: str, index: Any) -> str:
 class SetModelCommand(QUndoCommand):
     """Switch to another model (a preset or a file), optionally with a new sentence, in one step;
     undo brings back the previous model object, with its edits, its sentence, run options, stage
-    and head."""
+    and head.
+
+    The switch is planned when the command is made: a model that can run neither the sentence
+    nor a default one raises :class:`~simulator.errors.SimulatorError` here, before anything is
+    pushed, so a refused switch leaves no phantom undo step and no "modified" mark.
+    """
 
     def __init__(self, state: AppState, model: Model, label: str | None = None, text: str | None = None) -> None:
         label = label or f"switch to model {model.info.title}"
         super().__init__(label + (f' with "{_short(text)}"' if text is not None else ""))
+        self._plan: ModelPlan | None = state.plan_model(model, text)
         self._state = state
         self._before = state.snapshot()
         self._model = model
         self._text = text
 
     def redo(self) -> None:
-        self._state.apply_model(self._model, self._text)
+        plan, self._plan = self._plan, None  # only the first redo follows the plan; it holds a trace
+        self._state.apply_model(self._model, self._text, plan=plan)
 
     def undo(self) -> None:
         self._state.restore(self._before)

@@ -9,6 +9,9 @@ sets a flag that the engine checks between tensors; a cancelled load ends with
 switched to, as one :class:`~ui.commands.SetModelCommand` on the undo stack, so Undo brings the
 previous model back. A folder that is not a checkpoint, a missing tensor or a damaged file is
 reported with the engine's message, which names what is wrong, and the current model stays.
+A later choice of model made while a load is under way (opening a session, starting a new one,
+switching preset, undoing a switch) wins: the load is stopped and its result discarded, so it
+never lands on top of what the user chose (where Ctrl+S would then save the wrong model).
 
 Dialogs are the static ``QFileDialog`` and ``QMessageBox`` functions, called at the moment they
 are needed, so tests can replace them with ``monkeypatch``.
@@ -129,6 +132,9 @@ class ModelLoader(QObject):
         self._thread: QThread | None = None
         self._worker: _LoadWorker | None = None
         self._dialog: QProgressDialog | None = None
+        #: threads of discarded loads that have not stopped yet (waited for at shutdown)
+        self._discarded: list[QThread] = []
+        state.model_changed.connect(self._model_chosen_meanwhile)
 
     # -- reading (for tests and the window) ------------------------------------------------------
     @property
@@ -209,6 +215,29 @@ class ModelLoader(QObject):
             self._stop.set()
             self._ticket = next(self._tickets)  # whatever the worker still says is ignored
             self._end()
+        for thread in list(self._discarded):
+            thread.wait()
+
+    def _model_chosen_meanwhile(self) -> None:
+        """The model changed while loading (never by this load: it ends before it switches).
+
+        The load is stopped and forgotten at once; its thread is not waited for (a saved model
+        is one read that cannot stop half-way), it ends on its own and what it reports is ignored.
+        """
+        if not self.is_loading:
+            return
+        name = self._name()
+        self._stop.set()
+        self._ticket = next(self._tickets)  # whatever the worker still says is ignored
+        thread = self._thread
+        if thread is not None:
+            self._thread = None  # _end() leaves it running
+            self._discarded.append(thread)
+            thread.finished.connect(lambda t=thread: self._forget(t))
+        self._end()
+        self._state.message.emit(
+            f"Stopped loading {name}: {self._state.model.info.title} was chosen meanwhile, so the load was discarded"
+        )
 
     # -- the worker's reports (queued to this, the GUI thread) -------------------------------------------
     @Slot(int, float, str)
@@ -224,7 +253,12 @@ class ModelLoader(QObject):
             return
         source = str(self._path) if self._path else model.info.source
         self._end()
-        self._state.undo_stack.push(SetModelCommand(self._state, model, f"load model {model.info.title}"))
+        try:
+            command = SetModelCommand(self._state, model, f"load model {model.info.title}")
+        except SimulatorError as exc:
+            self._fail(f"{model.info.title} was read but cannot be shown: {exc}")
+            return
+        self._state.undo_stack.push(command)
         self._state.message.emit(f"Loaded {model.info.title} from {source}")
 
     @Slot(int, str)
@@ -277,6 +311,11 @@ class ModelLoader(QObject):
             thread.wait()
             thread.deleteLater()
         self.loading_changed.emit(False)
+
+    def _forget(self, thread: QThread) -> None:
+        if thread in self._discarded:
+            self._discarded.remove(thread)
+            thread.deleteLater()
 
     def _fail(self, text: str) -> None:
         self._state.message.emit(text.split("\n", 1)[0])

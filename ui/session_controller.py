@@ -149,10 +149,11 @@ class SessionController(QObject):
         (otherwise the current sentence is kept when the new model can run it)."""
         try:
             model = simulator.build_preset(name)
+            command = SetModelCommand(self._state, model, f"switch to preset {model.info.title}", text=text)
         except SimulatorError as exc:
-            self._fail("Could not load the preset", str(exc))
+            self._fail("Could not switch to the preset", f"{exc}\n\nThe current model is unchanged.")
             return False
-        self._state.undo_stack.push(SetModelCommand(self._state, model, f"switch to preset {model.info.title}", text=text))
+        self._state.undo_stack.push(command)
         return True
 
     def load_model_file(self, path: str | os.PathLike[str] | None = None) -> bool:
@@ -164,10 +165,11 @@ class SessionController(QObject):
             path = chosen
         try:
             model = simulator.load(Path(path))
+            command = SetModelCommand(self._state, model, f"load model {Path(path).name}")
         except SimulatorError as exc:
             self._fail("Could not load the model", f"{exc}\n\nThe current model is unchanged.")
             return False
-        self._state.undo_stack.push(SetModelCommand(self._state, model, f"load model {Path(path).name}"))
+        self._state.undo_stack.push(command)
         return True
 
     def fill_recent_menu(self, menu: QMenu) -> None:

@@ -365,7 +365,8 @@ def term_matrix(term: Term, trace: Trace, head: int, levels: LevelTable, columns
         ids = trace.ids
         vocab_ids = _onehot_columns(trace)
         data = ops.one_hot(ids, vocab_ids)
-        cols = tuple(model.tokenizer.display(model.tokenizer.id_to_token(i)) for i in vocab_ids)
+        names = model.axis_labels("vocab", None, model.config.vocab_size)  # "#id" for padded rows
+        cols = tuple(names[i] for i in vocab_ids)
         note = "" if len(vocab_ids) == model.config.vocab_size else f"{len(vocab_ids)} of {model.config.vocab_size} words shown"
         return _orient(
             Matrix(data, tokens, cols, "token", "vocabulary", term.title, (0.0, 1.0), colors.SEQUENTIAL, "tokens", col_index=vocab_ids, note=note),

@@ -47,6 +47,17 @@ class Snapshot:
 
 
 @dataclass(frozen=True)
+class ModelPlan:
+    """A model switch worked out before it is made: the sentence, run options and trace it
+    will install (see :meth:`AppState.plan_model`)."""
+
+    model: Model
+    text: str
+    options: dict[str, Any]
+    trace: Trace
+
+
+@dataclass(frozen=True)
 class Hover:
     """The cell under the mouse: which panel, which data indices, and a readable description."""
 
@@ -252,19 +263,38 @@ class AppState(QObject):
             self._baseline = before
         self._install(self._make_trace(self._text, self._options))
 
-    def apply_model(self, model: Model, text: str | None = None, stage: str | None = None) -> None:
-        """Switch to another model (preset or file), keeping the sentence if it still runs."""
+    def plan_model(self, model: Model, text: str | None = None) -> ModelPlan:
+        """Work out a switch to ``model`` without making it: ``text`` (or the current sentence)
+        if the model can run it, else the model's default sentence.
+
+        Raises :class:`SimulatorError` with one line when the model can run neither, so the
+        switch can be refused before anything (history, "modified" mark) changes.
+        """
         candidate = text if text is not None else self._text
         options = {"causal": model.config.causal, "scale_scores": model.config.scale_scores, "temperature": self._options["temperature"]}
         try:
-            trace = model.trace(candidate, **options)
-        except SimulatorError:
-            candidate = default_text(model)
-            trace = model.trace(candidate, **options)
+            return ModelPlan(model, candidate, options, model.trace(candidate, **options))
+        except SimulatorError as first:
+            fallback = default_text(model)
+            try:
+                return ModelPlan(model, fallback, options, model.trace(fallback, **options))
+            except SimulatorError as exc:
+                raise SimulatorError(
+                    f"{model.info.title} cannot run the sentence ({first}) nor a default one ({exc})"
+                ) from exc
+
+    def apply_model(self, model: Model, text: str | None = None, stage: str | None = None, plan: ModelPlan | None = None) -> None:
+        """Switch to another model (preset or file), keeping the sentence if it still runs.
+
+        ``plan`` is a :meth:`plan_model` result for this model, made just before (it saves
+        tracing twice); without one the switch is planned here.
+        """
+        if plan is None or plan.model is not model:
+            plan = self.plan_model(model, text)
         self._model = model
-        self._options = options
-        self._text = candidate
-        self._trace = trace
+        self._options = dict(plan.options)
+        self._text = plan.text
+        self._trace = plan.trace
         self._baseline = None
         self._head = min(self._head, model.config.n_heads - 1)
         self._stage = stage if stage in model.graph else (self._stage if self._stage in model.graph else model.stage_ids()[0])
@@ -345,12 +375,17 @@ def checked_options(options: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def default_text(model: Model) -> str:
-    """The model's first suggested sentence, or its first few vocabulary words."""
-    for sentence in model.info.suggested:
+    """The model's first suggested sentence that it can run, else the longest start of one that
+    fits its context (a model with a short context), else its first few vocabulary words."""
+    suggested = [s for s in model.info.suggested if isinstance(s, str)]
+    words = [model.tokenizer.id_to_token(i) for i in range(min(model.tokenizer.vocab_size, 4))]
+    candidates = suggested + [
+        " ".join(sentence.split()[:n]) for sentence in suggested for n in range(len(sentence.split()) - 1, 0, -1)
+    ] + [" ".join(words[:n]) for n in range(len(words), 0, -1)]
+    for candidate in candidates:
         try:
-            model.encode(sentence)
-            return sentence
+            model.encode(candidate)
+            return candidate
         except SimulatorError:
             continue
-    words = [model.tokenizer.id_to_token(i) for i in range(min(model.tokenizer.vocab_size, 4))]
-    return " ".join(words)
+    return " ".join(words)  # nothing runs: tracing it reports why

@@ -10,6 +10,11 @@ into commands on the state's undo stack:
   to the field and in the status bar, and nothing changes;
 * a vertical drag changes the value live (every downstream panel follows while dragging) and
   becomes one undo step when the mouse is released. Up increases; Shift drags ten times finer.
+  A drag belongs to the model it started on: when the stage or head changes under it, it ends
+  there as one undo step; when the model or the undo history changes under it (a background
+  load finishing, a preset switch, a session opened, Ctrl+Z), it ends as if it had never
+  started, its live value put back, so it never writes into another model or behind the
+  history's back.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QWidget
 
 from simulator.errors import ParamError, SimulatorError
+from simulator.model import Model
 from ui.commands import SetParamCommand, param_label
 from ui.panels.heatmap import HeatmapPanel
 from ui.state import AppState
@@ -87,6 +93,7 @@ class _Gesture:
     """One scrub in progress."""
 
     panel: HeatmapPanel
+    model: Model
     name: str
     index: tuple[int, ...]
     old: Any
@@ -169,6 +176,11 @@ class WeightEditor(QObject):
         state.stage_changed.connect(lambda _: self.close_editor())
         state.model_changed.connect(self.close_editor)
         state.head_changed.connect(lambda _: self.close_editor())
+        self._pushing = False
+        state.stage_changed.connect(lambda _: self.end_scrub("the stage changed", keep=True))
+        state.head_changed.connect(lambda _: self.end_scrub("the head changed", keep=True))
+        state.model_changed.connect(lambda: self.end_scrub("the model changed"))
+        state.undo_stack.indexChanged.connect(self._history_changed)
 
     # -- which panels ---------------------------------------------------------------------------
     def attach(self, panel: HeatmapPanel) -> None:
@@ -306,7 +318,7 @@ class WeightEditor(QObject):
         lo, hi = matrix.levels
         span = hi - lo if math.isfinite(hi - lo) and hi > lo else 2.0
         old = self._state.model.params[name][index]
-        self._gesture = _Gesture(panel, name, index, old, span / PIXELS_PER_SCALE, old)
+        self._gesture = _Gesture(panel, self._state.model, name, index, old, span / PIXELS_PER_SCALE, old)
 
     def _scrub_moved(self, panel: HeatmapPanel, row: int, col: int, dy: float) -> None:
         self.scrub_to_offset(panel, dy)
@@ -314,7 +326,7 @@ class WeightEditor(QObject):
     def scrub_to_offset(self, panel: HeatmapPanel, dy: float) -> None:
         """Set the scrubbed cell to its value at the start plus ``dy`` pixels' worth (live)."""
         gesture = self._gesture
-        if gesture is None or gesture.panel is not panel:
+        if gesture is None or gesture.panel is not panel or gesture.model is not self._state.model:
             return
         fine = QApplication.keyboardModifiers() & Qt.KeyboardModifier.ShiftModifier
         step = gesture.step * (FINE_FACTOR if fine else 1.0)
@@ -338,12 +350,49 @@ class WeightEditor(QObject):
             return
         self.scrub_to_offset(panel, dy)
         self._gesture = None
-        if not gesture.changed or gesture.current == gesture.old:
+        self._commit(gesture)
+
+    def end_scrub(self, reason: str, keep: bool = False) -> None:
+        """End a scrub in progress because something changed under it (``reason`` says what).
+
+        With ``keep`` (navigation: the model and history are untouched) the drag so far is kept
+        as one undo step.
+        Otherwise (this runs inside the model switch or the undo that changed things, where no
+        step can be pushed) the live value is put back into the scrub's own model, unless the
+        change already wrote that entry, so the history describes the model exactly again.
+        """
+        gesture, self._gesture = self._gesture, None
+        if gesture is None or not gesture.changed or gesture.current == gesture.old:
+            return
+        label = param_label(self._state, gesture.name, gesture.index) if gesture.model is self._state.model else gesture.name
+        if keep and gesture.model is self._state.model:
+            self._commit(gesture)
+            self._state.message.emit(f"Scrub of {label} ended because {reason}; kept as one step, Ctrl+Z undoes it")
+            return
+        entry = gesture.model.params[gesture.name][gesture.index]
+        if entry == gesture.current:
+            if gesture.model is self._state.model:
+                self._state.apply_param(gesture.name, gesture.old, gesture.index, update_baseline=False)
+            else:  # the model is off screen, held by an undo step: undoing the switch brings it back as it was
+                gesture.model.set_param(gesture.name, gesture.old, gesture.index)
+        self._state.message.emit(f"Scrub of {label} cancelled because {reason}; its value was put back")
+
+    def _history_changed(self, *_: object) -> None:
+        if not self._pushing:
+            self.end_scrub("the undo history changed")
+
+    def _commit(self, gesture: _Gesture) -> None:
+        """Push a finished scrub on its own model as one (already applied) undo step."""
+        if not gesture.changed or gesture.current == gesture.old or gesture.model is not self._state.model:
             return  # dragged back to where it started: the model already holds the old value
         command = SetParamCommand(
             self._state, gesture.name, gesture.current, gesture.index, old=gesture.old, already_applied=True
         )
-        self._state.undo_stack.push(command)
+        self._pushing = True
+        try:
+            self._state.undo_stack.push(command)
+        finally:
+            self._pushing = False
         label = param_label(self._state, gesture.name, gesture.index)
         self._state.message.emit(f"{label} = {format_exact(gesture.current)} (was {format_exact(gesture.old)}); Ctrl+Z to undo")
 

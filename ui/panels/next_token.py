@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from simulator.analysis import top_k
 from simulator.errors import SimulatorError
+from simulator.model import Model
 from ui.commands import SetOptionCommand, SetTextCommand
 from ui.panels.label_axis import LabelAxis
 from ui.state import AppState
@@ -195,6 +196,12 @@ class NextTokenView(QWidget):
         if len(trace.ids) + 1 > limit:
             self._say(f"The sentence already has {len(trace.ids)} tokens, the most this model reads (its context length); nothing was added.")
             return
+        if token_id >= model.tokenizer.vocab_size:
+            self._say(
+                f"“#{token_id}” is a padded row of the vocabulary: the tokeniser has no piece for it, "
+                "so it cannot be written as text; nothing was added."
+            )
+            return
         text = self._text_with(token_id)
         try:
             encoding = model.encode(text)
@@ -202,7 +209,7 @@ class NextTokenView(QWidget):
             self._say(f"Cannot append: {exc}")
             return
         if tuple(encoding.ids) != tuple(int(i) for i in trace.ids) + (token_id,):
-            token = model.tokenizer.display(model.tokenizer.id_to_token(token_id))
+            token = token_label(model, token_id)
             self._say(f"“{token}” cannot be written as text that reads back as the same token (for example the unknown-word token); nothing was added.")
             return
         self._say("")
@@ -273,9 +280,9 @@ class NextTokenView(QWidget):
         self.temperature_label.setText(temperature_text(temperature))
 
     def _fill_choice(self) -> None:
-        tokenizer = self._state.model.tokenizer
+        model = self._state.model
         self.choice.blockSignals(True)
-        tokens = [tokenizer.display(tokenizer.id_to_token(token_id)) for token_id, _ in self._predictions]
+        tokens = [token_label(model, token_id) for token_id, _ in self._predictions]
         items = [(f"{token}  ({_percent(prob)})", token_id) for token, (token_id, prob) in zip(tokens, self._predictions)]
         if items != self._choice_items:  # (the same entries as shown: nothing to rebuild)
             if self.choice.count() != len(items):
@@ -296,11 +303,11 @@ class NextTokenView(QWidget):
 
     # -- drawing -----------------------------------------------------------------------------------------
     def _draw(self) -> None:
-        tokenizer = self._state.model.tokenizer
+        model = self._state.model
         n = len(self._predictions)
         probs = [p for _, p in self._predictions]
         self._bars.setOpts(x0=np.zeros(n), y=np.arange(n) + 0.5, width=np.asarray(probs), height=0.72)
-        self._axis.set_labels([tokenizer.display(tokenizer.id_to_token(i)) for i, _ in self._predictions])
+        self._axis.set_labels([token_label(model, i) for i, _ in self._predictions])
         # no room right of a bar that reaches the edge: its percentage is written on the bar
         self._percents.set_labels([(_percent(p), p, k + 0.5, p > INSIDE_LABEL_ABOVE) for k, p in enumerate(probs)])
         if n != self._shown_rows:
@@ -361,6 +368,14 @@ class _PercentLabels(pg.GraphicsObject):
             p.setPen(QColor("#ffffff" if inside else "#222222"))
             p.drawText(QPointF(left, at.y() + baseline), text)
         p.restore()
+
+
+def token_label(model: Model, token_id: int) -> str:
+    """A predicted token as shown: the tokeniser's readable piece, or ``#id`` for a padded row
+    of the vocabulary (the embedding has more rows than the tokeniser has pieces)."""
+    if token_id >= model.tokenizer.vocab_size:
+        return model.token_text(token_id)
+    return model.tokenizer.display(model.tokenizer.id_to_token(token_id))
 
 
 def temperature_text(temperature: float) -> str:
