@@ -49,6 +49,38 @@ def top_k(probs_row: np.ndarray | Sequence[float], k: int) -> list[tuple[int, fl
     return [(int(i), float(row[i])) for i in order]
 
 
+def sample_next(
+    probs_row: np.ndarray | Sequence[float], seed: int, k: int | None = None, top_p: float = 1.0
+) -> tuple[int, float]:
+    """Draw the next token from a row of next-token probabilities, reproducibly.
+
+    The candidates are the ``k`` most likely tokens (top-k; all when None), then the fewest of
+    those, most likely first, whose probabilities add up to at least ``top_p`` (nucleus
+    sampling; 1.0 keeps them all); their probabilities are renormalised and one is drawn with a
+    generator seeded by ``seed``, so the same seed, row and settings always give the same token.
+    The temperature is already in the row (``probs = softmax(logits / T)``). Returns the token
+    id and its probability among the candidates.
+    """
+    row = np.asarray(probs_row, dtype=np.float64)
+    if row.ndim != 1 or row.size == 0:
+        raise ValueError(f"sample_next needs a non-empty 1-D row of probabilities, got shape {row.shape}")
+    if not np.all(np.isfinite(row)) or np.any(row < 0) or row.sum() <= 0:
+        raise ValueError("the probabilities must be finite, non-negative and not all zero")
+    if isinstance(seed, bool) or int(seed) != seed or seed < 0:
+        raise ValueError(f"the seed must be a whole number of at least 0, got {seed!r}")
+    if not (isinstance(top_p, (int, float)) and not isinstance(top_p, bool) and 0 < top_p <= 1):
+        raise ValueError(f"top_p must be a number in (0, 1], got {top_p!r}")
+    ranked = top_k(row, row.shape[0] if k is None else k)
+    ids = np.array([i for i, _ in ranked])
+    probs = np.array([p for _, p in ranked])
+    probs = probs / probs.sum()
+    keep = int(np.searchsorted(np.cumsum(probs), top_p - 1e-12) + 1)  # the fewest reaching top_p
+    ids, probs = ids[:keep], probs[:keep] / probs[:keep].sum()
+    rng = np.random.default_rng(int(seed))
+    index = int(rng.choice(len(ids), p=probs))
+    return int(ids[index]), float(probs[index])
+
+
 def pca_2d(arrays: Sequence[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
     """Project sets of row vectors onto the two main axes of all of them together.
 

@@ -379,11 +379,11 @@ class Model:
         if isinstance(text_or_ids, str):
             enc = self.encode(text_or_ids)
             ids = np.asarray(enc.ids, dtype=np.int64)
-            tokens, unknown = enc.tokens, enc.unknown
+            tokens, unknown, unknown_text = enc.tokens, enc.unknown, enc.unknown_text
         else:
             ids = self._checked_ids(text_or_ids)
             tokens = tuple(self.token_text(int(i)) for i in ids)
-            unknown = ()
+            unknown, unknown_text = (), ()
         ids = sealed(ids)
         options = {
             "temperature": _checked_temperature(temperature, self.config.np_dtype),
@@ -391,7 +391,7 @@ class Model:
             "scale_scores": self.config.scale_scores if scale_scores is None else bool(scale_scores),
         }
         types = self._checked_token_types(token_types, ids.shape[0])
-        return Trace(self, ids, tokens, unknown, options, types)
+        return Trace(self, ids, tokens, unknown, options, types, unknown_text)
 
     def _checked_ids(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
         try:

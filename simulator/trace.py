@@ -59,11 +59,14 @@ class Trace(Mapping[str, np.ndarray]):
         unknown: tuple[int, ...],
         options: dict[str, Any],
         token_types: np.ndarray,
+        unknown_text: tuple[str, ...] = (),
     ) -> None:
         self.model = model
         self.ids = ids  # sealed by the model: the caller cannot switch them writable
         self.tokens = tokens
         self.unknown = unknown
+        #: what was typed at each unknown position (same order as ``unknown``)
+        self.unknown_text = unknown_text
         self.token_types = token_types
         self._options = dict(options)
         self._params, self._versions = model._snapshot()
@@ -155,9 +158,20 @@ class Trace(Mapping[str, np.ndarray]):
         shape_text = "[" + " × ".join(f"{a} {n}" for a, n in zip(spec.axes, data.shape)) + "]"
         return Stage(spec, data, labels, shape_text)
 
+    @property
+    def token_labels(self) -> tuple[str, ...]:
+        """One label per position: the readable piece, and for an unknown word what was typed
+        after it ("<unk> cash"), so several unknown words are told apart."""
+        display = self.model.tokenizer.display
+        labels = [display(t) for t in self.tokens]
+        for pos, typed in zip(self.unknown, self.unknown_text):
+            if 0 <= pos < len(labels) and typed and typed != labels[pos]:
+                labels[pos] = f"{labels[pos]} {typed}"
+        return tuple(labels)
+
     def axis_labels(self, axis: str, layer: int | None, size: int) -> tuple[str, ...]:
         if axis in ("pos", "query_pos", "key_pos"):
-            return tuple(self.model.tokenizer.display(t) for t in self.tokens)[:size]
+            return self.token_labels[:size]
         return self.model.axis_labels(axis, layer, size)
 
     @property

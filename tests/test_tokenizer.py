@@ -128,3 +128,18 @@ def test_trace_keeps_token_strings_and_unknown_positions(toy: simulator.Model) -
 def test_trace_rejects_bad_token_ids(toy: simulator.Model, ids: list, message: str) -> None:
     with pytest.raises(simulator.TextError, match=message):
         toy.trace(ids)
+
+
+def test_unknown_words_keep_what_was_typed_in_their_labels() -> None:
+    """Four unknown words used to be four identical "<unk>" rows."""
+    import simulator
+
+    trace = simulator.load("toy").trace("the zorp on the blick")
+    assert trace.token_labels == ("the", "<unk> zorp", "on", "the", "<unk> blick")
+    assert trace.stage("embed").axis_labels[0] == trace.token_labels
+    assert simulator.load("toy").trace([0, 1]).token_labels == tuple(trace.model.token_text(i) for i in (0, 1))
+
+
+def test_the_canvas_names_unknown_words_by_what_was_typed(make_main_window) -> None:
+    window = make_main_window("toy", text="the zorp on the blick", stage="embed")
+    assert "<unk> zorp" in window.canvas.result_panel.matrix.row_labels

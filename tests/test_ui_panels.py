@@ -473,6 +473,42 @@ def test_append_resets_the_choice_to_the_top_token(state, view) -> None:
     assert view.choice.currentIndex() == 0
 
 
+def test_sample_draws_reproducibly_from_the_bars_shown_and_moves_the_seed_on(state, view) -> None:
+    from simulator.analysis import sample_next
+
+    state.apply_option("temperature", 2.0)  # flat enough that seeds disagree
+    view.k_box.setValue(5)
+    shown = [i for i, _ in view.predictions()]
+    view.seed_box.setValue(11)
+    expected, _ = sample_next(state.trace["probs"][-1], 11, k=5)
+    view.sample_button.click()
+    assert expected in shown
+    assert state.trace.ids[-1] == expected and state.undo_stack.count() == 1
+    assert view.seed_box.value() == 12
+    first = state.text
+    state.undo_stack.undo()
+    view.seed_box.setValue(11)
+    view.sample()
+    assert state.text == first, "the same seed, sentence and settings draw the same token"
+    draws = set()
+    for seed in range(20):
+        state.undo_stack.undo()
+        view.seed_box.setValue(seed)
+        view.sample()
+        draws.add(int(state.trace.ids[-1]))
+    assert len(draws) > 1 and draws <= set(shown)
+
+
+def test_top_p_narrows_sampling_to_the_most_likely(state, view) -> None:
+    view.top_p_box.setValue(0.05)
+    top = view.predictions()[0][0]
+    for seed in range(5):
+        view.seed_box.setValue(seed)
+        view.sample()
+        assert int(state.trace.ids[-1]) == top
+        state.undo_stack.undo()
+
+
 def test_append_twice_makes_two_undo_steps_and_punctuation_glues(state, view) -> None:
     period = state.model.tokenizer.token_to_id(".")
     view.k_box.setValue(30)

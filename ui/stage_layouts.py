@@ -345,7 +345,7 @@ def symmetric(peak: float) -> tuple[float, float]:
 
 
 def token_labels(trace: Trace) -> tuple[str, ...]:
-    return tuple(trace.model.tokenizer.display(t) for t in trace.tokens)
+    return trace.token_labels
 
 
 def vocab_selection(trace: Trace) -> tuple[int, ...] | None:

@@ -14,6 +14,7 @@ from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF
 from PySide6.QtWidgets import (
     QComboBox,
+    QDoubleSpinBox,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -23,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from simulator.analysis import top_k
+from simulator.analysis import sample_next, top_k
 from simulator.errors import SimulatorError
 from simulator.model import Model
 from ui.commands import SetOptionCommand, SetTextCommand
@@ -120,6 +121,25 @@ class NextTokenView(QWidget):
         self.append_button = QPushButton("Append")
         self.append_button.setObjectName("appendButton")
         self.append_button.setToolTip("Add the chosen token to the end of the sentence (one step of generation)")
+        self.sample_button = QPushButton("Sample")
+        self.sample_button.setObjectName("sampleButton")
+        self.sample_button.setToolTip(
+            "Draw the next token at random from the bars shown (top-k), in proportion to their "
+            "probabilities at this temperature, and append it; the seed makes the draw repeatable"
+        )
+        self.seed_box = QSpinBox()
+        self.seed_box.setObjectName("seedBox")
+        self.seed_box.setRange(0, 999_999)
+        self.seed_box.setPrefix("seed ")
+        self.seed_box.setToolTip("The same seed, sentence and settings always draw the same token; it goes up by one after each draw")
+        self.top_p_box = QDoubleSpinBox()
+        self.top_p_box.setObjectName("topPBox")
+        self.top_p_box.setRange(0.05, 1.0)
+        self.top_p_box.setSingleStep(0.05)
+        self.top_p_box.setDecimals(2)
+        self.top_p_box.setValue(1.0)
+        self.top_p_box.setPrefix("top-p ")
+        self.top_p_box.setToolTip("Nucleus sampling: draw only from the most likely tokens whose probabilities add up to this (1 = all shown)")
         self.message = QLabel()
         self.message.setObjectName("nextTokenMessage")
         self.message.setWordWrap(True)
@@ -135,6 +155,11 @@ class NextTokenView(QWidget):
         choose = QHBoxLayout()
         choose.addWidget(self.choice, 1)
         choose.addWidget(self.append_button)
+        sample = QHBoxLayout()
+        sample.addWidget(self.sample_button)
+        sample.addWidget(self.seed_box)
+        sample.addWidget(self.top_p_box)
+        sample.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.setSpacing(4)
@@ -143,8 +168,10 @@ class NextTokenView(QWidget):
         layout.addWidget(self.plot, 1)
         layout.addLayout(controls)
         layout.addLayout(choose)
+        layout.addLayout(sample)
         layout.addWidget(self.message)
-        self._controls = (self.k_box, self.temperature_slider, self.choice, self.append_button)
+        self._controls = (self.k_box, self.temperature_slider, self.choice, self.append_button,
+                          self.sample_button, self.seed_box, self.top_p_box)
 
         self._refresh()
         self._connect()
@@ -158,6 +185,7 @@ class NextTokenView(QWidget):
         self.temperature_slider.valueChanged.connect(self._temperature_moved)
         self.choice.currentIndexChanged.connect(self._choice_changed)
         self.append_button.clicked.connect(self.append_chosen)
+        self.sample_button.clicked.connect(self.sample)
 
     # -- reading (for tests and the window) ------------------------------------------------------------
     @property
@@ -187,34 +215,54 @@ class NextTokenView(QWidget):
 
     def append_chosen(self) -> None:
         """Add the chosen token to the sentence, unless the result would not fit the context."""
-        state = self._state
-        token_id = self._chosen_id
-        if token_id is None or not self.supported:
+        if self._chosen_id is not None and self.supported:
+            self._append(self._chosen_id)
+
+    def sample(self) -> None:
+        """Draw a token from the bars shown (top-k, then top-p) at the current temperature with
+        the seed in the box, append it, and move the seed on by one for the next draw."""
+        if not self.supported or not self._predictions:
             return
+        seed = self.seed_box.value()
+        k, top_p = self.k_box.value(), round(self.top_p_box.value(), 2)
+        token_id, prob = sample_next(self._state.trace["probs"][-1], seed, k=k, top_p=top_p)
+        token = token_label(self._state.model, token_id)
+        if self._append(token_id):
+            temperature = temperature_text(float(self._state.option("temperature")))
+            self._state.message.emit(
+                f"Sampled “{token}” (chance {_percent(prob)} among the candidates) with seed {seed}, "
+                f"top {k}, top-p {top_p:g}, {temperature}"
+            )
+            self.seed_box.setValue(seed + 1 if seed < self.seed_box.maximum() else 0)
+
+    def _append(self, token_id: int) -> bool:
+        """Add ``token_id`` to the sentence as one undo step; False (and why) if it cannot be."""
+        state = self._state
         model, trace = state.model, state.trace
         limit = model.config.n_ctx
         if len(trace.ids) + 1 > limit:
             self._say(f"The sentence already has {len(trace.ids)} tokens, the most this model reads (its context length); nothing was added.")
-            return
+            return False
         if token_id >= model.tokenizer.vocab_size:
             self._say(
                 f"“#{token_id}” is a padded row of the vocabulary: the tokeniser has no piece for it, "
                 "so it cannot be written as text; nothing was added."
             )
-            return
+            return False
         text = self._text_with(token_id)
         try:
             encoding = model.encode(text)
         except SimulatorError as exc:
             self._say(f"Cannot append: {exc}")
-            return
+            return False
         if tuple(encoding.ids) != tuple(int(i) for i in trace.ids) + (token_id,):
             token = token_label(model, token_id)
             self._say(f"“{token}” cannot be written as text that reads back as the same token (for example the unknown-word token); nothing was added.")
-            return
+            return False
         self._say("")
         self._chosen_id = None  # greedy by default: after an append the top-ranked token is chosen again
         state.undo_stack.push(SetTextCommand(state, text, merge=False))
+        return True
 
     def _text_with(self, token_id: int) -> str:
         tokenizer = self._state.model.tokenizer
