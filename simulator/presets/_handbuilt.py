@@ -150,8 +150,8 @@ CONFIG = ModelConfig(
 #: Layer 0 "noun phrase" heads: how strongly a noun's query is answered by each kind of word.
 PHRASE_TARGET = 8.0      # an adjective (head 0), a colour word (head 1) or a fluffy word (head 2)
 PHRASE_DETERMINER = 4.0  # the noun's own determiner: where it rests when there is no adjective
-PHRASE_FENCE = 8.0       # verbs, prepositions, "and", ".": they stand between phrases
-PHRASE_NEARBY = 10.0     # strength of the clock comparison that favours nearby words
+PHRASE_FENCE = 7.0       # verbs, prepositions, "and", ".": they stand between phrases
+PHRASE_NEARBY = 15.0     # strength of the clock comparison that favours nearby words
 SINK = 30.0              # words with nothing to ask rest on the first word
 #: How much each layer 0 head adds per unit of attention (its value → output gain).
 ADJECTIVE_GAIN = 1.0
@@ -292,7 +292,7 @@ def _layer0_attention(params: dict[str, np.ndarray]) -> None:
 
     Slot 0 is the question ("an adjective / colour word / fluffy word before me?", asked by
     nouns only), slots 1–2 compare clock hands so nearby words win, slot 3 sends every non-noun
-    to the first word. The value copies the head's features into the noun at the head's gain.
+    to the first word, unless that word is an adjective (whose features it would copy). The value copies the head's features into the noun at the head's gain.
     Head 0 shares its attention among all the adjectives; heads 1 and 2 hear only one kind of
     word, so a noun gets its colour and its fluffiness at full strength however many other
     adjectives there are (that is what lets the MLP ask "fluffy AND blue?").
@@ -312,7 +312,7 @@ def _layer0_attention(params: dict[str, np.ndarray]) -> None:
     for head, target in enumerate(targets):
         heads.ask(head, 0, {"noun": 1.0}, {**target, "determiner": PHRASE_DETERMINER, **fences})
         heads.ask_nearby(head, (1, 2), PHRASE_NEARBY)
-        heads.ask(head, 3, {"noun": -SINK}, {"first-word": 1.0}, query_bias=SINK)
+        heads.ask(head, 3, {"noun": -SINK}, {"first-word": 1.0, "adjective": -2.0}, query_bias=SINK)
         dims, gain = carried[head]
         for value_slot, name in enumerate(dims):
             heads.carry(head, value_slot, name, name, gain)
@@ -446,8 +446,8 @@ NOTES: Mapping[str, str] = MappingProxyType({
     ),
     "attn.k": (
         "Keys are answers. In layer 0 column 0 an adjective (head 0), colour word (head 1) or "
-        "fluffy word (head 2) answers 8, a determiner 4, a verb, preposition, 'and' or '.' 8; "
-        "column 3 is 1 only for the first word."
+        "fluffy word (head 2) answers 8, a determiner 4, a verb, preposition, 'and' or '.' 7; "
+        "column 3 is 1 for the first word and −2 for every adjective."
     ),
     "attn.v": (
         "What each word would hand over if attended to. Head 0 of layer 0 offers the seven "
@@ -460,7 +460,7 @@ NOTES: Mapping[str, str] = MappingProxyType({
     ),
     "attn.scaled": (
         "After dividing by √8 these are the design numbers: about 8 for a question answered, "
-        "plus up to 10 for being close by, plus 30 on the first word for words with nothing "
+        "plus up to 15 for being close by, plus 30 on the first word for words with nothing "
         "to ask."
     ),
     "attn.masked": (
