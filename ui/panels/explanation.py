@@ -21,8 +21,8 @@ from PySide6.QtWidgets import QTextBrowser, QVBoxLayout, QWidget
 
 from resources import RESOURCES_DIR
 from simulator.stages import StageSpec
-from ui.math_html import equation_html
-from ui.state import LAYOUT_COLUMNS, LAYOUT_ROWS, AppState
+from ui.math_html import LAYOUT_CONDITIONS, MASK_CONDITIONS, NORM_CONDITIONS, choose_variants, equation_html
+from ui.state import LAYOUT_COLUMNS, AppState
 
 EXPLANATIONS_DIR = RESOURCES_DIR / "explanations"
 PLACEHOLDERS = ("pos", "d_model", "d_head", "n_heads", "d_mlp", "vocab")
@@ -34,27 +34,16 @@ NO_MASK_NOTE = (
 )
 #: at most this many stages' documents are kept (then the cache starts again)
 MAX_DOCUMENTS = 128
-#: the conditions a variant may name: the layout on screen, where the model puts LayerNorm,
-#: whether the mask is on, and whether the tokeniser cuts words into pieces
-LAYOUT_CONDITIONS = {LAYOUT_ROWS: "rows", LAYOUT_COLUMNS: "columns"}
-NORM_CONDITIONS = {"pre": "pre-LN", "post": "post-LN", "none": "no-LN"}
-MASK_CONDITIONS = {True: "causal", False: "bidirectional"}
-TOKENIZER_CONDITIONS = ("word-level", "subword")
-CONDITIONS = frozenset(
-    (*LAYOUT_CONDITIONS.values(), *NORM_CONDITIONS.values(), *MASK_CONDITIONS.values(), *TOKENIZER_CONDITIONS)
-)
 #: symbols named once, shown under a stage whose text uses them
 NOTATION = (
     ("d_head", "d_head: the size of one head's queries, keys and values (papers call it d_k)."),
     ("γ", "γ and β: LayerNorm's learned scale and shift, the w and b panels on the canvas."),
-    ("ε", "ε: a tiny number added to the variance so that a token whose numbers are all equal does not divide by zero."),
+    ("ε", "ε: a tiny number added to the variance, so a token whose numbers are all equal is not divided by 0."),
     ("Φ", "Φ: the bell curve's cumulative probability, Φ(x) = P(a standard normal value ≤ x)."),
 )
 
 _SECTION_RE = re.compile(r"^##\s+(.+?)\s*$", re.MULTILINE)
 _CODE_RE = re.compile(r"`([^`]+)`")
-#: ``{key: text | key: text}``; the texts may hold placeholders such as ``{pos}`` (no colon inside)
-_VARIANT_RE = re.compile(r"\{((?:[^{}]|\{[^{}:]*\})*?:(?:[^{}]|\{[^{}:]*\})*)\}")
 
 
 @dataclass(frozen=True)
@@ -94,27 +83,6 @@ def fill_shapes(template: str, dims: dict[str, int]) -> str:
         if name in dims:
             out = out.replace("{" + name + "}", str(dims[name]))
     return out
-
-
-def choose_variants(text: str, conditions: Collection[str]) -> str:
-    """Resolve every ``{key: text | key, key: text}`` to the text of the first alternative whose
-    keys include one of ``conditions`` (nothing if none does); other text is left as it is.
-
-    Keys are the names in :data:`CONDITIONS`; a brace group whose keys are not all known (such
-    as a ``{pos}`` placeholder) is not a variant.
-    """
-
-    def pick(match: re.Match[str]) -> str:
-        alternatives = []
-        for part in match.group(1).split("|"):
-            keys, sep, body = part.partition(":")
-            names = {k.strip() for k in keys.split(",")}
-            if not sep or not names <= CONDITIONS:
-                return match.group(0)
-            alternatives.append((names, body.strip()))
-        return next((body for names, body in alternatives if names & set(conditions)), "")
-
-    return _VARIANT_RE.sub(pick, text)
 
 
 def conditions_for(layout: str, norm: str, causal: bool = True, tokenizer_kind: str = "word") -> frozenset[str]:
