@@ -303,3 +303,21 @@ def test_tiny_trained_notes_claim_only_what_is_true() -> None:
     assert "a few dimensions get louder" not in notes["ln1"]
     assert "every training sentence starts there" not in notes["pos_embed"]
     assert all("row" not in notes[k] for k in ("attn.scores", "attn.pattern"))
+
+
+def test_the_canvas_operator_words_follow_the_layout(qtbot) -> None:
+    from ui.panels.stage_canvas import StageCanvas
+
+    state = AppState(simulator.load("toy"), "the cat walks")
+    canvas = StageCanvas(state)
+    qtbot.addWidget(canvas)
+    for stage, rows, columns in (("blocks.0.attn.pattern", "softmax each row →", "softmax each column →"),
+                                 ("blocks.0.ln1", "normalise each row, then ×", "normalise each column, then ×")):
+        state.set_stage(stage)
+        canvas.refresh()
+        qtbot.waitUntil(lambda: rows in canvas.operator_texts())
+        state.undo_stack.push(SetViewCommand(state, "layout", LAYOUT_COLUMNS))
+        canvas.refresh()
+        qtbot.waitUntil(lambda: columns in canvas.operator_texts())
+        assert not any("{" in t for t in canvas.operator_texts())
+        state.undo_stack.push(SetViewCommand(state, "layout", LAYOUT_ROWS))
