@@ -447,3 +447,5 @@ def test_figures_quoted_in_the_design_document_match_the_engine(model: simulator
     assert f"fluffy {creature[1]:.2f}, blue {creature[2]:.2f}" in text
     fish = model.trace("the furry dog eats the fish")["blocks.0.attn_out"][5, hb.DIM["texture-fluffy"]]
     assert f"little fluffiness ({fish:.2f})" in text
+    walks = model.trace("a fluffy blue creature")["logits"][-1, INDEX["walks"]]
+    assert f"the four animal verbs reach 3 + 0.5 × 2.28 = {walks:.2f}" in text
