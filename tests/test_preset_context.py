@@ -9,6 +9,7 @@ off.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -190,3 +191,20 @@ def test_the_design_document_covers_senses_clues_and_the_causal_mask() -> None:
         assert phrase in text, phrase
     for name in (*hb.NEURON_NAMES[1][:4], *(s for senses in hb.SENSES.values() for s in senses)):
         assert name in text, name
+
+
+PAIR = r"[+−]\d\.\d\d / [+−]\d\.\d\d"
+TABLE_ROW = re.compile(rf"^\| `([a-z .]+)`(, causal mask off)? \| ({PAIR}) \| ({PAIR}) \| ({PAIR}) \|$", re.MULTILINE)
+
+
+def test_every_cosine_in_the_design_documents_table_is_what_the_engine_computes(model: simulator.Model) -> None:
+    rows = TABLE_ROW.findall(DOC.read_text(encoding="utf-8"))
+    assert len(rows) >= 15
+    wrong = []
+    for sentence, unmasked, *cells in rows:
+        word = "bank" if "bank" in sentence.split() else "mole"
+        cos = cosines(model, sentence, word, causal=not unmasked)
+        measured = [" / ".join(f"{v:+.2f}".replace("-", "−") for v in cos[stage].values()) for stage in STAGES]
+        if list(cells) != measured:
+            wrong.append((sentence + unmasked, cells, measured))
+    assert not wrong, wrong

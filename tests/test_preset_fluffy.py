@@ -386,3 +386,66 @@ def test_the_design_document_explains_every_matrix_dimension_head_and_neuron(mod
     names = (*hb.DIMS, *itertools.chain(*hb.HEAD_NAMES), *itertools.chain(*hb.NEURON_NAMES), *hb.VOCAB)
     absent = [name for name in names if name not in text]
     assert not absent, f"fluffy.md does not mention: {absent}"
+
+
+# -- the phrase forms a student types next: coordination, bare noun phrases, adjective first --------
+
+
+def _own_adjective_share(model: simulator.Model, phrases: list[tuple[str, ...]], start: int) -> tuple[float, str]:
+    """The smallest share of head 0 that a phrase's final noun puts on its own adjectives (the
+    words from ``start`` on, except "and"), and the phrase where it is smallest."""
+    worst, where = 1.0, ""
+    for words in phrases:
+        pattern = model.trace(np.array([INDEX[w] for w in words]))["blocks.0.attn.pattern"]
+        own = [j for j in range(start, len(words) - 1) if words[j] != "and"]
+        share = float(pattern[0, -1, own].sum())
+        if share < worst:
+            worst, where = share, " ".join(words)
+    return worst, where
+
+
+def test_coordinated_adjectives_reach_their_noun(model: simulator.Model) -> None:
+    phrases = [
+        (det, first, "and", second, noun)
+        for det in hb.DETERMINERS
+        for first, second in itertools.permutations(hb.ADJECTIVES, 2)
+        for noun in hb.NOUNS
+    ]
+    worst, where = _own_adjective_share(model, phrases, 1)
+    assert worst >= 0.8, f"{where}: {worst:.3f}"
+    pattern = model.trace("a fluffy and blue creature")["blocks.0.attn.pattern"]
+    assert pattern[0, 4, [1, 3]].sum() >= 0.8
+
+
+@pytest.mark.parametrize("before", [("the", "cat", "eats"), ("the", "dog", "walks", "by"), ("eats",)])
+def test_a_bare_noun_phrase_after_a_verb_or_preposition_keeps_its_adjectives(model: simulator.Model, before: tuple[str, ...]) -> None:
+    phrases = [
+        (*before, *adjectives, noun)
+        for n in (1, 2, 3)
+        for adjectives in itertools.permutations(hb.ADJECTIVES, n)
+        for noun in hb.NOUNS
+    ]
+    worst, where = _own_adjective_share(model, phrases, len(before))
+    assert worst >= 0.8, f"{where}: {worst:.3f}"
+
+
+def test_a_sentence_that_starts_with_an_adjective_does_not_leak_it_through_the_sink(model: simulator.Model) -> None:
+    for adjective in hb.ADJECTIVES:
+        trace = model.trace(f"{adjective} fish swims by the bank")
+        moved = trace["blocks.0.attn_out"][:, ATTR]
+        assert np.all(np.abs(moved[2:]) < 0.05), adjective  # swims, by, the, bank: nothing arrives
+        assert np.abs(moved[1]).max() > 0.5, adjective  # the fish still gets its own adjective
+
+
+def test_figures_quoted_in_the_design_document_match_the_engine(model: simulator.Model) -> None:
+    text = " ".join(DOC.read_text(encoding="utf-8").split())
+    bank = model.trace("the fluffy cat walks by the river bank")["blocks.0.attn.pattern"][0, 7, 1]
+    assert f"bank gives `fluffy` {100 * bank:.1f}%" in text
+    eats = model.trace("the cat eats fluffy fish")["blocks.0.attn.pattern"][0, 4]
+    assert f"the fish gives `fluffy` {eats[3]:.2f} and `eats` {eats[2]:.2f}" in text
+    creature = model.trace("a fluffy blue creature")["blocks.0.attn.pattern"][0, 3]
+    assert f"fluffy {creature[1]:.2f}, blue {creature[2]:.2f}" in text
+    fish = model.trace("the furry dog eats the fish")["blocks.0.attn_out"][5, hb.DIM["texture-fluffy"]]
+    assert f"little fluffiness ({fish:.2f})" in text
+    walks = model.trace("a fluffy blue creature")["logits"][-1, INDEX["walks"]]
+    assert f"the four animal verbs reach 3 + 0.5 × 2.28 = {walks:.2f}" in text

@@ -17,7 +17,7 @@ from simulator.stages import param_shapes
 from ui.commands import SetOptionCommand, SetParamCommand, SetTextCommand
 from ui.math_html import equation_plain
 from ui.panels.embedding_view import EmbeddingView
-from ui.panels.explanation import EXPLANATIONS_DIR, ExplanationPanel, fill_shapes, parse_explanation
+from ui.panels.explanation import EXPLANATIONS_DIR, ExplanationPanel, fill_shapes, parse_explanation, resolve
 from ui.panels.navigator import STAGE_ROLE, PipelineNavigator
 from ui.panels.next_token import NextTokenView
 from ui.panels.sentence_box import SentenceBox
@@ -166,7 +166,7 @@ def test_explanation_shows_text_equation_filled_shapes_and_the_preset_note(state
     text = panel.plain_text()
     spec = state.model.graph["blocks.0.attn.pattern"]
     source = (EXPLANATIONS_DIR / "attn.pattern.md").read_text(encoding="utf-8")
-    first_sentence = source.split("\n\n")[1].split(".")[0]
+    first_sentence = resolve(source.split("\n\n")[1], {"rows", "causal"}, {}).split(".")[0]
     assert text.startswith(spec.title)
     assert first_sentence in text
     assert equation_plain(spec.equation) in text
@@ -198,7 +198,7 @@ def test_every_stage_of_the_toy_model_has_a_complete_explanation(state, qtbot) -
         text = panel.explanation(spec.kind)
         assert text is not None, spec.kind
         assert text.heading and text.paragraphs and text.equation and text.shapes and text.try_this, spec.kind
-        filled = fill_shapes(text.shapes, state.trace.dims)
+        filled = resolve(text.shapes, {"rows", "pre-LN"}, state.trace.dims)
         assert "{" not in filled and "}" not in filled, (spec.kind, filled)
         state.set_stage(sid)
         assert "No explanation" not in panel.plain_text()

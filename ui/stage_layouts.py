@@ -24,6 +24,7 @@ from simulator.model import Model
 from simulator.stages import param_axes
 from simulator.trace import Trace
 from ui import colors
+from ui.math_html import choose_variants
 from ui.panels.heatmap import Matrix, mask_extra, masked_cells
 
 #: Vocabulary axes longer than this show only the most relevant tokens.
@@ -93,7 +94,7 @@ def layout_for(model: Model, stage_id: str, causal: bool) -> Layout:
                 terms.append("+")
             terms.append(Term(inp, link=ROW_ALL if len(inputs) == 1 else CELL, title=model.graph[inp].title))
         return terms + [
-            "normalise each row, then ×",
+            "normalise each {rows: row | columns: column}, then ×",
             Term(prefix + ".w", is_param=True, link=VEC, title="w (gain)"),
             "+",
             Term(prefix + ".b", is_param=True, link=VEC, title="b (bias)"),
@@ -133,7 +134,7 @@ def layout_for(model: Model, stage_id: str, causal: bool) -> Layout:
         ]
     if kind == "attn.pattern":
         title = "Masked scores" if causal else "Scaled scores (nothing masked)"
-        return [Term(p + "attn.masked", by_head=True, link=ROW_ALL, title=title), "softmax each row →", result]
+        return [Term(p + "attn.masked", by_head=True, link=ROW_ALL, title=title), "softmax each {rows: row | columns: column} →", result]
     if kind == "attn.z":
         return [
             Term(p + "attn.pattern", by_head=True, link=ROW, title="Attention pattern A"),
@@ -209,10 +210,14 @@ def layout_for(model: Model, stage_id: str, causal: bool) -> Layout:
 
 
 def oriented(layout: Layout, columns: bool) -> Layout:
-    """The layout for the chosen convention: in columns mode, transpose and swap the factors."""
+    """The layout for the chosen convention: in columns mode, transpose and swap the factors.
+    Operator words written with layout variants ("softmax each {rows: row | columns: column}")
+    are worded for the chosen convention too."""
+    chosen = {"columns" if columns else "rows"}
+    words = [choose_variants(t, chosen) if isinstance(t, str) else t for t in layout]
     if not columns:
-        return layout
-    items = [replace(t, transpose=not t.transpose) if isinstance(t, Term) else t for t in layout]
+        return words
+    items = [replace(t, transpose=not t.transpose) if isinstance(t, Term) else t for t in words]
     if "·" in items:
         i = items.index("·")
         items[i - 1], items[i + 1] = items[i + 1], items[i - 1]

@@ -150,8 +150,8 @@ CONFIG = ModelConfig(
 #: Layer 0 "noun phrase" heads: how strongly a noun's query is answered by each kind of word.
 PHRASE_TARGET = 8.0      # an adjective (head 0), a colour word (head 1) or a fluffy word (head 2)
 PHRASE_DETERMINER = 4.0  # the noun's own determiner: where it rests when there is no adjective
-PHRASE_FENCE = 8.0       # verbs, prepositions, "and", ".": they stand between phrases
-PHRASE_NEARBY = 10.0     # strength of the clock comparison that favours nearby words
+PHRASE_FENCE = 7.0       # verbs, prepositions, "and", ".": they stand between phrases
+PHRASE_NEARBY = 15.0     # strength of the clock comparison that favours nearby words
 SINK = 30.0              # words with nothing to ask rest on the first word
 #: How much each layer 0 head adds per unit of attention (its value → output gain).
 ADJECTIVE_GAIN = 1.0
@@ -292,7 +292,7 @@ def _layer0_attention(params: dict[str, np.ndarray]) -> None:
 
     Slot 0 is the question ("an adjective / colour word / fluffy word before me?", asked by
     nouns only), slots 1–2 compare clock hands so nearby words win, slot 3 sends every non-noun
-    to the first word. The value copies the head's features into the noun at the head's gain.
+    to the first word, unless that word is an adjective (whose features it would copy). The value copies the head's features into the noun at the head's gain.
     Head 0 shares its attention among all the adjectives; heads 1 and 2 hear only one kind of
     word, so a noun gets its colour and its fluffiness at full strength however many other
     adjectives there are (that is what lets the MLP ask "fluffy AND blue?").
@@ -312,7 +312,7 @@ def _layer0_attention(params: dict[str, np.ndarray]) -> None:
     for head, target in enumerate(targets):
         heads.ask(head, 0, {"noun": 1.0}, {**target, "determiner": PHRASE_DETERMINER, **fences})
         heads.ask_nearby(head, (1, 2), PHRASE_NEARBY)
-        heads.ask(head, 3, {"noun": -SINK}, {"first-word": 1.0}, query_bias=SINK)
+        heads.ask(head, 3, {"noun": -SINK}, {"first-word": 1.0, "adjective": -2.0}, query_bias=SINK)
         dims, gain = carried[head]
         for value_slot, name in enumerate(dims):
             heads.carry(head, value_slot, name, name, gain)
@@ -426,28 +426,28 @@ NOTES: Mapping[str, str] = MappingProxyType({
         "embedding is all zeros: it brings only its position, no meaning."
     ),
     "embed": (
-        "Read a row as a list of features: 'blue' is adjective + colour-blue, 'fish' is noun + "
+        "Read a word's vector as a list of features: 'blue' is adjective + colour-blue, 'fish' is noun + "
         "animal + water, 'bank' is noun + place + half water + half money + two-senses. Every "
         "non-zero cell was typed in by hand."
     ),
     "pos_embed": (
-        "Only three columns are used. first-word marks position 0; clock-x and clock-y are a "
+        "Only three dimensions are used. first-word marks position 0; clock-x and clock-y are a "
         "clock hand that turns 12° per word, so neighbouring words have almost the same hand "
         "and distant words point elsewhere."
     ),
     "resid_pre": (
         "Into layer 0: word features plus position, nothing else. Into layer 1: compare the "
-        "noun rows with layer 0's, since they now carry their adjectives' colour and texture."
+        "nouns with layer 0's, since they now carry their adjectives' colour and texture."
     ),
     "attn.q": (
-        "Each query column is one question. Layer 0: a noun's column 0 asks for adjectives, "
-        "columns 1–2 hold its clock hand, column 3 is large for words with nothing to ask. The "
+        "Each query dimension is one question. Layer 0: a noun's dimension 0 asks for adjectives, "
+        "dimensions 1–2 hold its clock hand, dimension 3 is large for words with nothing to ask. The "
         "numbers are stored ×√8 so that the scaled scores come out round."
     ),
     "attn.k": (
-        "Keys are answers. In layer 0 column 0 an adjective (head 0), colour word (head 1) or "
-        "fluffy word (head 2) answers 8, a determiner 4, a verb, preposition, 'and' or '.' 8; "
-        "column 3 is 1 only for the first word."
+        "Keys are answers. In layer 0 dimension 0 an adjective (head 0), colour word (head 1) or "
+        "fluffy word (head 2) answers 8, a determiner 4, a verb, preposition, 'and' or '.' 7; "
+        "dimension 3 is 1 for the first word and −2 for every adjective."
     ),
     "attn.v": (
         "What each word would hand over if attended to. Head 0 of layer 0 offers the seven "
@@ -455,34 +455,35 @@ NOTES: Mapping[str, str] = MappingProxyType({
         "changes nothing."
     ),
     "attn.scores": (
-        "Every query against every key. In 'a fluffy blue creature', head 0, the creature row "
-        "is large at fluffy and blue; the other rows are large only in the first column."
+        "Every query against every key. In 'a fluffy blue creature', head 0, the creature query "
+        "scores high at fluffy and blue; the other queries score high only at the first word."
     ),
     "attn.scaled": (
         "After dividing by √8 these are the design numbers: about 8 for a question answered, "
-        "plus up to 10 for being close by, plus 30 on the first word for words with nothing "
+        "plus up to 15 for being close by, plus 30 on the first word for words with nothing "
         "to ask."
     ),
     "attn.masked": (
         "Later words are −∞: a word cannot look ahead. In 'the bank by the river', bank cannot "
-        "see river. Switch the causal mask off and watch bank's row change."
+        "see river. Switch the causal mask off and watch bank's scores change."
     ),
     "attn.pattern": (
-        "Head 0 of layer 0: the noun's row puts almost all its weight on the adjectives in "
-        "front of it; every other row rests on the first word. Heads 1 and 2 send the noun to "
+        "Head 0 of layer 0: the noun puts almost all its weight on the adjectives in "
+        "front of it; every other word rests on the first word (or, if that is an adjective, "
+        "on nearby words that carry nothing). Heads 1 and 2 send the noun to "
         "its colour word and its fluffy word only."
     ),
     "attn.z": (
-        "The pattern-weighted average of the values. The creature's row in head 0 is a blend "
-        "of fluffy's and blue's features in the proportions of its pattern row."
+        "The pattern-weighted average of the values. The creature's z in head 0 is a blend "
+        "of fluffy's and blue's features in the proportions of its attention."
     ),
     "attn.head_out": (
-        "W_O writes each value column back onto its named dimension: head 0 at strength 1, the "
+        "W_O writes each value dimension back onto its named dimension: head 0 at strength 1, the "
         "colour and fluffy heads at strength 2, so a noun always gets its colour and "
         "fluffiness clearly however many adjectives there are."
     ),
     "attn_out": (
-        "The change each word receives. In 'a fluffy blue creature' only the creature row "
+        "The change each word receives. In 'a fluffy blue creature' only the creature "
         "moves, along colour-blue and texture-fluffy. In layer 1 look for water or money "
         "arriving at 'bank', and after-verb at every word after a verb."
     ),
@@ -491,8 +492,8 @@ NOTES: Mapping[str, str] = MappingProxyType({
         "the embedding moved by its context."
     ),
     "mlp.pre": (
-        "One column per question; positive means yes. In 'a fluffy blue creature' the column "
-        "'is it a fluffy blue thing?' is positive only on the creature row."
+        "One neuron per question; positive means yes. In 'a fluffy blue creature' the neuron "
+        "'is it a fluffy blue thing?' is positive only at the creature."
     ),
     "mlp.post": (
         "ReLU keeps the yes answers and drops the no answers to 0; the size says how clear "
@@ -503,16 +504,16 @@ NOTES: Mapping[str, str] = MappingProxyType({
         "is probably water (+water), a subject still waiting for its verb sets expects-verb."
     ),
     "resid_post": (
-        "After layer 1 read the grammar columns: expects-verb is on at a subject noun, "
+        "After layer 1 read the grammar dimensions: expects-verb is on at a subject noun, "
         "expects-end at a noun that comes after the verb, after-verb at every word after one."
     ),
     "logits": (
-        "Each word's score is a sum of simple rules read from the last row: after a "
+        "Each word's score is a sum of simple rules read from the last position: after a "
         "determiner adjectives and nouns +2, after a waiting subject every verb +3, plus small "
         "bonuses for words on the sentence's topic (water words after 'river')."
     ),
     "probs": (
-        "The last row is the guess for the next word: after 'the' an adjective or noun, after "
+        "The last position is the guess for the next word: after 'the' an adjective or noun, after "
         "'the cat' a verb, after 'the cat walks' a preposition, after 'the cat walks by the "
         "river bank' a full stop."
     ),

@@ -18,16 +18,16 @@ ORDER = 20
 NOTES = MappingProxyType({
     **_handbuilt.NOTES,
     "embed": (
-        "Look at the bank row: place 1, water 0.5, money 0.5, two-senses 1. On its own, bank "
+        "Look at the bank vector: place 1, water 0.5, money 0.5, two-senses 1. On its own, bank "
         "is exactly as much a river bank as a money bank."
     ),
     "attn.q": (
-        "Layer 1, head 0: bank's column 0 asks 'any water or money before me?' (from its own "
-        "water and money halves). Column 2 is large for every word that is not a two-sense "
+        "Layer 1, head 0: bank's query dimension 0 asks 'any water or money before me?' (from its own "
+        "water and money halves). Dimension 2 is large for every word that is not a two-sense "
         "word: those just rest on the first word."
     ),
     "attn.k": (
-        "Layer 1, head 0: river, fish, swims and money answer in column 0 with their water or "
+        "Layer 1, head 0: river, fish, swims and money answer in key dimension 0 with their water or "
         "money. Bank's own answer is pushed to −1 so it never listens to itself."
     ),
     "attn.masked": (
@@ -36,15 +36,15 @@ NOTES = MappingProxyType({
         "reads both ways (like BERT) would do."
     ),
     "attn.pattern": (
-        "Layer 1, head 0: the bank row points at the clue (river, fish, money); with no clue "
+        "Layer 1, head 0: bank points at the clue (river, fish, money); with no clue "
         "it spreads over words that carry no topic, so nothing moves."
     ),
     "attn_out": (
-        "Layer 1: the bank row gains water (after river, fish, swims) or money (after money). "
+        "Layer 1: bank gains water (after river, fish, swims) or money (after money). "
         "Compare 'the dog sits on the bank': no clue, no change."
     ),
     "resid_mid": (
-        "Compare bank's row here with its embedding: after 'river' it leans towards water, "
+        "Compare bank's vector here with its embedding: after 'river' it leans towards water, "
         "after 'money' towards money. That is the context moving the meaning."
     ),
     "mlp.pre": (
@@ -56,7 +56,7 @@ NOTES = MappingProxyType({
         "after layer 1 bank points clearly one way."
     ),
     "resid_post": (
-        "Bank's final row: water high and money negative after a river clue, the reverse "
+        "Bank's final vector: water high and money negative after a river clue, the reverse "
         "after a money clue, still balanced when there was no clue before it."
     ),
     "probs": (

@@ -17,34 +17,34 @@ ORDER = 21
 NOTES = MappingProxyType({
     **_handbuilt.NOTES,
     "embed": (
-        "The mole row: animal 0.5, secret 0.5, two-senses 1. Its animal sense is the "
+        "The mole vector: animal 0.5, secret 0.5, two-senses 1. Its animal sense is the "
         "direction animal + earth, its spy sense secret + person, and it starts at the same "
         "angle to both."
     ),
     "attn.q": (
-        "Layer 1, head 0: mole's column 1 asks 'any animal, earth, secret or person word "
-        "before me?'. Non-two-sense words have column 2 large and simply rest on the first "
+        "Layer 1, head 0: mole's query dimension 1 asks 'any animal, earth, secret or person word "
+        "before me?'. Non-two-sense words have dimension 2 large and simply rest on the first "
         "word."
     ),
     "attn.k": (
-        "Layer 1, head 0, column 1: dog, cat and hole answer 1, furry 0.5, spy 2 (person and "
+        "Layer 1, head 0, key dimension 1: dog, cat and hole answer 1, furry 0.5, spy 2 (person and "
         "secret), reported 1. Mole's own answer is −1 so it never listens to itself."
     ),
     "attn.masked": (
         "In 'the mole dug a hole' every clue comes after the mole, so all of them are −∞ in "
-        "the mole's row and its meaning cannot move. Turn the causal mask off to let the later "
+        "the mole's scores and its meaning cannot move. Turn the causal mask off to let the later "
         "clues in."
     ),
     "attn.pattern": (
-        "Layer 1, head 0: in 'the spy finds the mole' the mole row points at spy; in 'the dog "
+        "Layer 1, head 0: in 'the spy finds the mole' the mole points at spy; in 'the dog "
         "finds the mole' at dog. Without a clue it spreads over words that carry no topic."
     ),
     "attn_out": (
-        "Layer 1: the mole row gains animal (after dog, cat, furry, dug) or secret and person "
+        "Layer 1: the mole gains animal (after dog, cat, furry, dug) or secret and person "
         "(after spy, reported)."
     ),
     "resid_mid": (
-        "The mole's row now leans towards the animal or towards the spy; compare its angle to "
+        "The mole's vector now leans towards the animal or towards the spy; compare its angle to "
         "both senses with the embedding's."
     ),
     "mlp.pre": (
@@ -55,7 +55,7 @@ NOTES = MappingProxyType({
         "The winning neuron commits to its sense and subtracts the other one."
     ),
     "resid_post": (
-        "After a spy clue the mole's animal column is negative and its secret column high; "
+        "After a spy clue the mole's animal dimension is negative and its secret dimension high; "
         "after a dog clue the reverse; after 'the mole' alone, still balanced."
     ),
     "probs": (

@@ -51,7 +51,35 @@ def _read_info() -> ModelInfo:
     return replace(info, source=f"preset:{NAME}")
 
 
-INFO = _read_info()
+#: notes the weights file was made with, restated so that they claim only what is true of the
+#: model (the file's own words are kept for every other stage)
+NOTE_FIXES = {
+    "pos_embed": (
+        "Learned position vectors: the one for position p is added to whatever word sits there. "
+        "Every training window began with a sentence, so position 0 always held a first word; "
+        "the sentences after it in the window started wherever the one before ended."
+    ),
+    "ln1": (
+        "Each token's vector is shifted to mean 0 and scaled to spread 1, then multiplied by the "
+        "learned γ and shifted by the learned β, one pair per dimension."
+    ),
+    "attn.scores": (
+        "Raw matches of queries and keys; in layer 1 head 3 the 'find' query peaks at the subject noun."
+    ),
+    "attn.pattern": (
+        "Each query's weights sum to 1. Look at layer 1 head 3 (find → subject): it is sharp where "
+        "the grammar needs context, blurry elsewhere."
+    ),
+}
+
+
+def _with_fixed_notes(info: ModelInfo) -> ModelInfo:
+    if info is _FALLBACK:
+        return info
+    return replace(info, notes={**info.notes, **{k: v for k, v in NOTE_FIXES.items() if k in info.notes}})
+
+
+INFO = _with_fixed_notes(_read_info())
 
 
 def build() -> Model:

@@ -37,7 +37,7 @@ INFO = ModelInfo(
             "id is only a place in that list: it means nothing by itself."
         ),
         "embed": (
-            "Each word's row is 16 random numbers, drawn once from a fixed seed. No column has a "
+            "Each word's vector is 16 random numbers, drawn once from a fixed seed. No dimension has a "
             "name, and cat is no closer to dog than to river: this is a model before any training."
         ),
         "pos_embed": (
@@ -45,12 +45,12 @@ INFO = ModelInfo(
             "two positions gets two different sums: that is all the model knows about word order."
         ),
         "resid_pre": (
-            "Into block 0: word plus position, cell by cell. Into block 1: the same rows plus "
+            "Into block 0: word plus position, cell by cell. Into block 1: the same vectors plus "
             "everything block 0 added; compare the two to see how far one block moves a word."
         ),
         "ln1": (
-            "Each row is shifted to mean 0 and scaled to spread 1, then multiplied by gains close "
-            "to 1. Rows that were loud and quiet before now have the same size."
+            "Each token's vector is shifted to mean 0 and scaled to spread 1, then multiplied by "
+            "gains close to 1. Tokens that were loud and quiet before now have the same size."
         ),
         "attn.q": (
             "What each word asks, in 8 numbers per head. With random W_Q the questions are "
@@ -69,21 +69,21 @@ INFO = ModelInfo(
             "and the big ones land wherever the random weights happen to put them."
         ),
         "attn.scaled": (
-            "The same grid divided by √8 ≈ 2.8. The order within each row does not change; the "
+            "The same grid divided by √8 ≈ 2.8. The order among one query's scores does not change; the "
             "gaps shrink, so the softmax that follows is less extreme."
         ),
         "attn.masked": (
             "Cells for later words become −∞, so no word can look ahead. The first word can only "
-            "see itself: its row is settled before any weight matters."
+            "see itself: its attention is settled before any weight matters."
         ),
         "attn.pattern": (
-            "Random weights still give patterns: every row sums to 1, some rows put almost all "
+            "Random weights still give patterns: each word's attention sums to 1, some words put almost all "
             "their weight on one word and others spread it out. Neither head has a job yet, so "
             "no bright cell means anything."
         ),
         "attn.z": (
-            "Each word's mix of the values in the proportions of its pattern row. A sharp row "
-            "copies one word's value almost unchanged; a spread row averages several."
+            "Each word's mix of the values in the proportions of its attention. A sharp pattern "
+            "copies one word's value almost unchanged; a spread one averages several."
         ),
         "attn.head_out": (
             "W_O turns each head's 8 numbers back into 16. The two heads' changes are unrelated "
@@ -95,10 +95,10 @@ INFO = ModelInfo(
         ),
         "resid_mid": (
             "The stream plus attention's change. Compare with the residual stream into the "
-            "block: every row has moved, but not towards anything a person would recognise."
+            "block: every word has moved, but not towards anything a person would recognise."
         ),
         "ln2": (
-            "Normalised again, row by row, before the MLP: mean 0, spread 1, gains close to 1."
+            "Normalised again, token by token, before the MLP: mean 0, spread 1, gains close to 1."
         ),
         "mlp.pre": (
             "64 neurons' inputs, about half of them positive. Nobody chose their questions; look "
@@ -114,13 +114,13 @@ INFO = ModelInfo(
         ),
         "resid_post": (
             "The stream after the whole block. After block 1 this is all the model has to go on: "
-            "only the last row is used for the next-word guess."
+            "only the last position is used for the next-word guess."
         ),
         "ln_final": (
-            "One last normalisation of each row before the words are scored."
+            "One last normalisation of each token before the words are scored."
         ),
         "logits": (
-            "One score per vocabulary word: the last row measured against each word's column of "
+            "One score per vocabulary word: the last position measured against each word's direction in "
             "W_U. The top scores have nothing to do with the sentence."
         ),
         "probs": (

@@ -1,8 +1,11 @@
 """The explanation panel: what the current stage does and why, for a student, with real shapes.
 
 Texts come from ``resources/explanations/<kind>.md`` (format in that folder's README), so they
-can be edited without touching code. The Shapes line's placeholders are filled with the loaded
-model's sizes and the sentence's length; the preset's own note for the stage is added below.
+can be edited without touching code. Placeholders are filled with the loaded model's sizes and
+the sentence's length, and variants (``{rows: … | columns: …}``, ``{pre-LN: … | post-LN: …}``)
+are chosen for the layout on screen and the model's architecture, so a text never describes a
+layout or a LayerNorm placement the student is not looking at. The preset's own note for the
+stage, and the name of the head on screen, come first: they say what this model does here.
 """
 
 from __future__ import annotations
@@ -11,14 +14,15 @@ import html
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Collection
 
 from PySide6.QtGui import QFont, QTextDocument
 from PySide6.QtWidgets import QTextBrowser, QVBoxLayout, QWidget
 
 from resources import RESOURCES_DIR
 from simulator.stages import StageSpec
-from ui.math_html import equation_html
-from ui.state import AppState
+from ui.math_html import LAYOUT_CONDITIONS, MASK_CONDITIONS, NORM_CONDITIONS, choose_variants, equation_html
+from ui.state import LAYOUT_COLUMNS, AppState
 
 EXPLANATIONS_DIR = RESOURCES_DIR / "explanations"
 PLACEHOLDERS = ("pos", "d_model", "d_head", "n_heads", "d_mlp", "vocab")
@@ -30,6 +34,13 @@ NO_MASK_NOTE = (
 )
 #: at most this many stages' documents are kept (then the cache starts again)
 MAX_DOCUMENTS = 128
+#: symbols named once, shown under a stage whose text uses them
+NOTATION = (
+    ("d_head", "d_head: the size of one head's queries, keys and values (papers call it d_k)."),
+    ("γ", "γ and β: LayerNorm's learned scale and shift, the w and b panels on the canvas."),
+    ("ε", "ε: a tiny number added to the variance, so a token whose numbers are all equal is not divided by 0."),
+    ("Φ", "Φ: the bell curve's cumulative probability, Φ(x) = P(a standard normal value ≤ x)."),
+)
 
 _SECTION_RE = re.compile(r"^##\s+(.+?)\s*$", re.MULTILINE)
 _CODE_RE = re.compile(r"`([^`]+)`")
@@ -74,6 +85,23 @@ def fill_shapes(template: str, dims: dict[str, int]) -> str:
     return out
 
 
+def conditions_for(layout: str, norm: str, causal: bool = True, tokenizer_kind: str = "word") -> frozenset[str]:
+    """The variant keys that hold for a layout (``rows``/``columns``), a ``ModelConfig.norm``,
+    the causal option and a tokeniser kind (``word`` is word-level, any other cuts pieces)."""
+    found = (
+        LAYOUT_CONDITIONS.get(layout),
+        NORM_CONDITIONS.get(norm),
+        MASK_CONDITIONS[bool(causal)],
+        "word-level" if tokenizer_kind == "word" else "subword",
+    )
+    return frozenset(c for c in found if c)
+
+
+def resolve(text: str, conditions: Collection[str], dims: dict[str, int]) -> str:
+    """A text as shown: variants chosen for ``conditions``, placeholders filled from ``dims``."""
+    return fill_shapes(choose_variants(text, conditions), dims)
+
+
 class ExplanationPanel(QWidget):
     """Rich text about the current stage: title, explanation, equation, shapes, what to try."""
 
@@ -107,6 +135,8 @@ class ExplanationPanel(QWidget):
         s.stage_changed.connect(self._render)
         s.trace_changed.connect(self._render)
         s.model_changed.connect(self._render)
+        s.view_changed.connect(self._render)
+        s.head_changed.connect(self._render)
 
     # -- public --------------------------------------------------------------------------------------
     def plain_text(self) -> str:
@@ -145,7 +175,11 @@ class ExplanationPanel(QWidget):
     def _render(self, *_: object) -> None:
         state = self._state
         sid = state.stage_id
-        key = (sid, tuple(state.trace.dims.items()), self._point_size, self._unmasked(state.model.graph[sid]))
+        spec = state.model.graph[sid]
+        key = (
+            sid, tuple(state.trace.dims.items()), self._point_size, self._unmasked(spec),
+            self._conditions(), state.head if self._head_name(spec) else None,
+        )
         if self._shown is not None and self._shown[0] is state.model and self._shown[1:] == key:
             return
         self._shown = (state.model, *key)
@@ -154,7 +188,6 @@ class ExplanationPanel(QWidget):
             self._documents_model = state.model
         document = self._documents.get(key)
         if document is None:
-            spec = state.model.graph[sid]
             document = QTextDocument(self)
             document.setDefaultFont(self.browser.font())
             document.setHtml(self._html(spec, self.explanation(spec.kind)))
@@ -174,6 +207,20 @@ class ExplanationPanel(QWidget):
                 document.deleteLater()
         self._documents.clear()
 
+    def _conditions(self) -> frozenset[str]:
+        state = self._state
+        kind = getattr(state.model.tokenizer, "kind", "word")
+        return conditions_for(state.view.layout, state.model.config.norm, bool(state.option("causal")), kind)
+
+    def _head_name(self, spec: StageSpec) -> str:
+        """The name the model gives the head on screen, for a stage drawn per head ('' if none)."""
+        heads = self._state.model.labels.heads
+        if heads is None or spec.layer is None or not spec.has_heads:
+            return ""
+        names = heads[spec.layer]
+        head = self._state.head
+        return names[head] if 0 <= head < len(names) else ""
+
     def _unmasked(self, spec: StageSpec) -> bool:
         """A masking stage (or the softmax after it) while the causal mask is off: the text about
         the mask must not read as if cells were hidden here."""
@@ -183,40 +230,67 @@ class ExplanationPanel(QWidget):
         state = self._state
         trace = state.trace
         dims = trace.dims
+        conditions = self._conditions()
         size = self._point_size
         small = max(size - 2, 7)
+
+        def shown(part: str) -> str:
+            return resolve(part, conditions, dims)
+
         out = [
             f"<h2 style='margin-bottom:0'>{_esc(spec.title)}</h2>",
             f"<p style='margin-top:2px; color:#666666; font-size:{small}pt'>{_esc(spec.id)}</p>",
         ]
         if self._unmasked(spec):
             out.append(f"<p style='background:#fff4d6; padding:4px'><b>{_esc(NO_MASK_NOTE)}</b></p>")
+        head_name = self._head_name(spec)
+        note = state.model.info.notes.get(spec.kind)
+        if head_name or note:
+            out.append(_heading("In this model"))
+            if head_name:
+                out.append(f"<p><b>{_esc(f'Layer {spec.layer}, head {state.head}: {head_name}')}</b></p>")
+            if note:
+                out.append(f"<p>{_inline(shown(note))}</p>")
+        used = ""
         if text is not None:
             if text.heading:
-                out.append(f"<p><i>{_inline(text.heading)}</i></p>")
-            out.extend(f"<p>{_inline(p)}</p>" for p in text.paragraphs)
+                out.append(f"<p><i>{_inline(shown(text.heading))}</i></p>")
+            paragraphs = [p for p in (shown(p) for p in text.paragraphs) if p]
+            out.extend(f"<p>{_inline(p)}</p>" for p in paragraphs)
+            used = " ".join(paragraphs)
         else:
             out.append(
                 f"<p><i>No explanation has been written for this step yet.</i> It computes "
                 f"<b>{_esc(spec.title.lower())}</b>; the equation and shapes below say exactly how.</p>"
             )
         out.append(_heading("Equation"))
-        out.append(_formula(spec.equation))
-        if text is not None and text.equation and text.equation != spec.equation:
-            out.append(_formula(text.equation))
+        equation = shown(text.equation) if text is not None else ""
+        # the engine writes its equations with queries as rows; a text that gives the other
+        # layout's form replaces it, so the panel never contradicts the canvas
+        if not (equation and LAYOUT_CONDITIONS[LAYOUT_COLUMNS] in conditions and _layout_bound(text.equation)):
+            out.append(_formula(spec.equation))
+            used += " " + spec.equation
+        if equation and equation != spec.equation:
+            out.append(_formula(equation))
+        used += " " + equation
         out.append(_heading("Shapes"))
         if text is not None and text.shapes:
-            out.append(_formula(fill_shapes(text.shapes, dims)))
+            out.append(_formula(shown(text.shapes)))
         stage = trace.stage(spec.id)
         out.append(f"<p>Here: <span style='font-family:monospace'>{_esc(stage.shape_text)}</span></p>")
         if text is not None and text.try_this:
             out.append(_heading("Try this"))
-            out.append(f"<p>{_inline(text.try_this)}</p>")
-        note = state.model.info.notes.get(spec.kind)
-        if note:
-            out.append(_heading("In this model"))
-            out.append(f"<p>{_inline(note)}</p>")
+            out.append(f"<p>{_inline(shown(text.try_this))}</p>")
+        named = [line for symbol, line in NOTATION if symbol in used]
+        if named:
+            out.append(_heading("Notation"))
+            out.extend(f"<p style='margin-top:0; margin-bottom:0'>{equation_html(line)}</p>" for line in named)
         return "\n".join(out)
+
+
+def _layout_bound(text: str) -> bool:
+    """True when ``text`` reads differently with queries as rows and as columns."""
+    return choose_variants(text, {"rows"}) != choose_variants(text, {"columns"})
 
 
 def _paragraphs(text: str) -> tuple[str, ...]:
