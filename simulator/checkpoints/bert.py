@@ -278,8 +278,8 @@ def _info(folder: Path, config: ModelConfig, unused: set[str], setup: SentenceSe
     if unused:
         text += f" Not used here: {', '.join(group_names(unused))}."
     return ModelInfo(
-        name=folder.name,
-        title=readme_title(folder) or f"BERT · {folder.name}",
+        name=folder.resolve().name or "model",
+        title=readme_title(folder) or f"BERT · {folder.resolve().name}",
         description=text,
         suggested=("The cat sat on the river bank.", "A man is playing a guitar.", "Someone plays an instrument."),
         notes=NOTES,
