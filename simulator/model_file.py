@@ -26,6 +26,7 @@ import numpy as np
 from simulator.config import ModelConfig
 from simulator.errors import ModelFileError, SimulatorError
 from simulator.model import Model, ModelInfo, ModelLabels
+from simulator.paths import check_path_name, shown
 from simulator.safe_write import write_atomic
 from simulator.stages import param_shapes
 from simulator.tokenizer import Tokenizer, tokenizer_from_spec
@@ -67,13 +68,13 @@ def read_npz(path: str | os.PathLike[str], members: Members | None = None) -> tu
     app allocate much more memory than its description honestly needs. Members the reader
     does not name are never read; without ``members`` only the description is read.
     """
-    source = Path(path)
+    source = Path(check_path_name(path, "cannot open the file"))
     if not source.exists():
-        raise ModelFileError(f"no such file: {source}")
+        raise ModelFileError(f"no such file: {shown(source)}")
     if source.is_dir():
-        raise ModelFileError(f"{source} is a folder, not a file")
+        raise ModelFileError(f"{shown(source)} is a folder, not a file")
     if not source.is_file():  # a FIFO would block the open for good, a device never ends
-        raise ModelFileError(f"{source} is not a regular file (a pipe, device or socket)")
+        raise ModelFileError(f"{shown(source)} is not a regular file (a pipe, device or socket)")
     try:
         with open(source, "rb") as handle:
             magic = handle.read(2)

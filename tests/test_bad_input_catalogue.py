@@ -216,6 +216,8 @@ BAD_FILES: dict[str, Callable[[Path, Callable], None]] = {
     "a folder named like a file": lambda target, parts: target.mkdir(),
     "no such file": lambda target, parts: None,
     "a named pipe (FIFO)": lambda target, parts: os.mkfifo(target),
+    "a path of 5,000 characters": lambda target, parts: target.parent / ("a" * 5000),
+    "a file name of 300 characters": lambda target, parts: target.with_name("b" * 300 + ".npz"),
     "meta.json nested 100,000 deep": lambda target, parts: target.write_bytes(_npz_bytes({"meta.json.npy": _npy(np.frombuffer(b"[" * 100_000 + b"]" * 100_000, np.uint8))})),
     "info that is text": _changed(lambda a, m: m.update(info="a toy model")),
     "notes that are a list": _changed(lambda a, m: m["info"].update(notes=["look at the pattern"])),
@@ -236,11 +238,20 @@ BAD_FILES: dict[str, Callable[[Path, Callable], None]] = {
 
 
 def bad_file(folder: Path, name: str, session: bool) -> Path:
+    """The bad file ``name`` in ``folder`` (a builder may return another path to use instead)."""
     folder.mkdir(parents=True, exist_ok=True)
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
     target = folder / f"{'session' if session else 'model'}-{slug}.npz"
-    BAD_FILES[name](target, _toy_session_parts if session else _toy_model_parts)
-    return target
+    other = BAD_FILES[name](target, _toy_session_parts if session else _toy_model_parts)
+    return other if isinstance(other, Path) else target
+
+
+def _contents(path: Path) -> bytes | None:
+    """The bytes of a regular file at ``path``, or None (also for names the OS refuses)."""
+    try:
+        return path.read_bytes() if path.is_file() else None
+    except OSError:
+        return None
 
 
 # -- command lines --------------------------------------------------------------------------------------------
@@ -491,7 +502,7 @@ def test_bulk_operation(case: Case, make_main_window) -> None:
 def test_session_file(case: Case, make_main_window, tmp_path: Path, monkeypatch) -> None:
     dialogs = Dialogs(monkeypatch, Button.Discard)
     path = bad_file(tmp_path / "bad", case.input, session=True)
-    bad_kept = path.read_bytes() if path.is_file() else None
+    bad_kept = _contents(path)
     window = _edited_window(make_main_window, tmp_path)
     kept = (tmp_path / "mine.npz").read_bytes()
     before = Snapshot(window)
@@ -517,7 +528,7 @@ def _peak_mb() -> float:
 @pytest.mark.parametrize("case", rows(MODEL_FILE))
 def test_model_file(case: Case, tmp_path: Path) -> None:
     path = bad_file(tmp_path, case.input, session=False)
-    content = path.read_bytes() if path.is_file() else None
+    content = _contents(path)
     peak = _peak_mb()
     with pytest.raises(ModelFileError) as refused:
         simulator.load(path)
@@ -590,6 +601,8 @@ def _checkpoint(folder: Path, name: str) -> Path:
         (target / "config.json").write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
     elif name == "config.json with a 5,000-digit integer":
         (target / "config.json").write_text(json.dumps(config)[:-1] + ', "n_extra": ' + "9" * 5000 + "}", encoding="utf-8")
+    elif name == "modules.json nested 100,000 deep":
+        (target / "modules.json").write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
     elif name == "tokenizer.json whose post-processor names no special tokens":
         _checkpoint_bert_like_post_processor(target)
     elif name == "no tokenizer files":
@@ -630,6 +643,11 @@ SAVE_TARGETS: dict[str, Callable[[Path], Path]] = {
     "an existing folder named like the file": lambda tmp: (tmp / "folder.npz").mkdir() or tmp / "folder.npz",
     "a folder nobody can write (/proc)": lambda tmp: Path("/proc/transformer-sim-session.npz"),
     "a named pipe (FIFO)": lambda tmp: os.mkfifo(tmp / "pipe.npz") or tmp / "pipe.npz",
+    "a file name of 300 characters": lambda tmp: tmp / ("b" * 300 + ".npz"),
+    "a path of 5,000 characters": lambda tmp: tmp / ("a" * 5000 + ".npz"),
+    "a link to a device (/dev/zero)": lambda tmp: (tmp / "zero.npz").symlink_to("/dev/zero") or tmp / "zero.npz",
+    # the dialog's name has no suffix: it must be refused as named, never saved as /dev/zero.npz
+    "a device with no suffix (/dev/zero)": lambda tmp: Path("/dev/zero"),
 }
 
 
@@ -649,6 +667,7 @@ def test_save_session(case: Case, make_main_window, tmp_path: Path, monkeypatch)
     assert window.isWindowModified(), "the work is still unsaved, and says so"
     assert (tmp_path / "mine.npz").read_bytes() == kept
     assert not [p for p in tmp_path.rglob("*.tmp")], "no temporary file is left behind"
+    assert not Path("/dev/zero.npz").exists(), "nothing is written next to a device"
 
 
 def _half_written_saves(monkeypatch, fail_on: int) -> None:  # noqa: ANN001

@@ -82,6 +82,8 @@ def sentence_setup(folder: Path) -> SentenceSetup | None:
         modules = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise ModelFileError(f"modules.json is damaged: {exc}") from exc
+    except RecursionError:
+        raise ModelFileError("modules.json is damaged (nested too deeply)") from None
     if not isinstance(modules, list) or not all(isinstance(m, dict) for m in modules):
         raise ModelFileError("modules.json is damaged: it should list the model's modules")
     transformer = ""

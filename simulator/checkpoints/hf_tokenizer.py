@@ -86,6 +86,9 @@ def _walk_types(node: Any) -> set[str]:
     return found
 
 
+#: the largest tokenizer.json read whole (the biggest real ones, for 250k-piece vocabularies, are ~35 MB)
+MAX_TOKENIZER_BYTES = 256 << 20
+
 #: what a failing ``tokenizers`` call must never swallow (its panics are BaseExceptions too)
 _NOT_DATA_ERRORS = (KeyboardInterrupt, SystemExit, GeneratorExit)
 
@@ -155,6 +158,8 @@ class HFTokenizer:
         path = folder / "tokenizer.json"
         if path.is_file():
             try:
+                if path.stat().st_size > MAX_TOKENIZER_BYTES:
+                    raise ModelFileError(f"tokenizer.json is too large ({path.stat().st_size:,} bytes; at most {MAX_TOKENIZER_BYTES:,})")
                 text = path.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
                 raise ModelFileError(f"tokenizer.json cannot be read: {exc}") from exc
