@@ -13,6 +13,7 @@ This package never imports Qt, pyqtgraph, torch or transformers.
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 from simulator.config import ModelConfig
@@ -26,6 +27,7 @@ from simulator.errors import (
 )
 from simulator.model import Model, ModelInfo, ModelLabels
 from simulator.model_file import load_model, save_model
+from simulator.paths import check_path_name, shown
 from simulator.presets import build_preset, default_preset, list_presets, preset_names
 from simulator.stages import StageSpec, param_shapes
 from simulator.tokenizer import Encoding, Tokenizer, WordTokenizer
@@ -49,12 +51,21 @@ def load(name_or_path: str | os.PathLike[str]) -> Model:
     text = os.fspath(name_or_path)
     if isinstance(name_or_path, str) and text in preset_names():
         return build_preset(text)
+    text = check_path_name(text, "cannot open the model")
     path = Path(text).expanduser()
-    if path.is_dir():
+    try:
+        kind = os.stat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        kind = None
+    except OSError as exc:
+        raise ModelFileError(f"cannot open {shown(text)}: {exc.strerror or exc}") from exc
+    if kind is not None and stat.S_ISDIR(kind):
         from simulator.checkpoints import load_checkpoint
 
         return load_checkpoint(path)
-    if path.is_file():
+    if kind is not None and not stat.S_ISREG(kind):  # never read a device or a pipe: /dev/zero never ends
+        raise ModelFileError(f"{shown(text)} is not a model file or folder (it is a device, pipe or socket)")
+    if kind is not None:
         inside_checkpoint = (path.parent / "config.json").is_file()
         if inside_checkpoint and (path.suffix.lower() in _CHECKPOINT_SUFFIXES or path.name.lower() in _CHECKPOINT_FILES):
             raise ModelFileError(
@@ -63,4 +74,4 @@ def load(name_or_path: str | os.PathLike[str]) -> Model:
         return load_model(path)
     if isinstance(name_or_path, str) and os.sep not in text and not path.suffix:
         raise SimulatorError(f"unknown preset {text!r}; available: {', '.join(preset_names())}")
-    raise ModelFileError(f"no such file or folder: {text}")
+    raise ModelFileError(f"no such file or folder: {shown(text)}")

@@ -48,7 +48,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _model(args: argparse.Namespace) -> Model:
-    return load(args.model if args.model else (args.preset or default_preset()))
+    if args.model is not None:  # an empty --model is a mistake, not a request for the default
+        return load(args.model)
+    return load(args.preset or default_preset())
 
 
 def _parse_ids(text: str) -> list[int]:

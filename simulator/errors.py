@@ -26,3 +26,9 @@ class UnknownStageError(SimulatorError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0]) if self.args else ""
+
+
+def json_kind(value: object) -> str:
+    """The JSON name of a value's type ("a list", "text", ...), for messages about wrong types."""
+    names = {dict: "an object", list: "a list", str: "text", bool: "true/false", int: "a number", float: "a number"}
+    return "null" if value is None else names.get(type(value), type(value).__name__)

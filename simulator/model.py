@@ -18,7 +18,7 @@ from typing import Any, Iterator, Mapping, Sequence
 import numpy as np
 
 from simulator.config import ModelConfig
-from simulator.errors import ConfigError, ParamError, TextError, UnknownStageError
+from simulator.errors import ConfigError, ParamError, TextError, UnknownStageError, json_kind
 from simulator.ops import sealed
 from simulator.stages import OPTIONS, StageSpec, build_graph, param_shapes
 from simulator.tokenizer import Encoding, Tokenizer
@@ -59,16 +59,24 @@ class ModelLabels:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> "ModelLabels":
-        data = data or {}
+        """Build from JSON, raising a :class:`ConfigError` that names a field of the wrong type."""
+        data = _json_object(data, "labels")
 
-        def nested(value: Any) -> tuple[tuple[str, ...], ...] | None:
-            return None if value is None else tuple(tuple(str(x) for x in row) for row in value)
+        def names(value: Any, where: str) -> tuple[str, ...]:
+            return tuple(_json_list(value, where, str, "text"))
+
+        def nested(key: str) -> tuple[tuple[str, ...], ...] | None:
+            value = data.get(key)
+            if value is None:
+                return None
+            rows = _json_list(value, f"labels.{key}", list, "a list of names per layer")
+            return tuple(names(row, f"labels.{key}[{layer}]") for layer, row in enumerate(rows))
 
         dims = data.get("dims")
         return cls(
-            dims=None if dims is None else tuple(str(d) for d in dims),
-            neurons=nested(data.get("neurons")),
-            heads=nested(data.get("heads")),
+            dims=None if dims is None else names(dims, "labels.dims"),
+            neurons=nested("neurons"),
+            heads=nested("heads"),
         )
 
 
@@ -96,15 +104,46 @@ class ModelInfo:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> "ModelInfo":
-        data = dict(data or {})
+        """Build from JSON, raising a :class:`ConfigError` that names a field of the wrong type."""
+        data = _json_object(data, "info")
+
+        def text(key: str, default: str) -> str:
+            value = data.get(key, default)
+            if not isinstance(value, str):
+                raise ConfigError(f"info.{key} must be text, got {json_kind(value)}")
+            return value
+
+        notes = _json_object(data.get("notes"), "info.notes")
+        for kind, note in notes.items():
+            if not isinstance(note, str):
+                raise ConfigError(f"info.notes[{kind!r}] must be text, got {json_kind(note)}")
         return cls(
-            name=str(data.get("name", "model")),
-            title=str(data.get("title", "Model")),
-            description=str(data.get("description", "")),
-            suggested=tuple(str(s) for s in data.get("suggested", ())),
-            notes={str(k): str(v) for k, v in dict(data.get("notes", {})).items()},
-            source=str(data.get("source", "")),
+            name=text("name", "model"),
+            title=text("title", "Model"),
+            description=text("description", ""),
+            suggested=tuple(_json_list(data.get("suggested", []), "info.suggested", str, "text")),
+            notes=dict(notes),
+            source=text("source", ""),
         )
+
+
+def _json_object(value: Any, where: str) -> Mapping[str, Any]:
+    """``value`` if it is a JSON object (None counts as empty), else a :class:`ConfigError`."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{where} must be a JSON object, got {json_kind(value)}")
+    return value
+
+
+def _json_list(value: Any, where: str, item: type, item_name: str) -> list[Any]:
+    """``value`` if it is a JSON list of ``item``, else a :class:`ConfigError` naming the entry."""
+    if not isinstance(value, (list, tuple)):
+        raise ConfigError(f"{where} must be a list, got {json_kind(value)}")
+    for index, entry in enumerate(value):
+        if not isinstance(entry, item):
+            raise ConfigError(f"{where}[{index}] must be {item_name}, got {json_kind(entry)}")
+    return list(value)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import BinaryIO, Callable
 
 from simulator.errors import ModelFileError
+from simulator.paths import check_path_name, shown
 
 _KINDS = (
     (stat.S_ISDIR, "is a directory"),
@@ -38,9 +39,10 @@ def resolve_target(path: str | os.PathLike[str]) -> tuple[Path, int]:
     """
     if not str(path):
         raise ModelFileError("cannot save: the file name is empty")
-    given = Path(path)
+    check_path_name(path, "cannot save")
+    given = shown(path)
     try:
-        target = Path(os.path.realpath(given))
+        target = Path(os.path.realpath(path))
     except (OSError, ValueError) as exc:
         raise ModelFileError(f"cannot save to {given}: {exc}") from exc
     folder = target.parent
@@ -52,7 +54,7 @@ def resolve_target(path: str | os.PathLike[str]) -> tuple[Path, int]:
         raise ModelFileError(f"cannot save to {given}: {_why(exc)}") from exc
     if info is None:
         if not folder.is_dir():
-            raise ModelFileError(f"cannot save to {given}: the folder {folder} does not exist")
+            raise ModelFileError(f"cannot save to {given}: the folder {shown(folder)} does not exist")
         mask = os.umask(0)
         os.umask(mask)
         return target, 0o666 & ~mask

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Protocol, Sequence
 
-from simulator.errors import ModelFileError, TextError
+from simulator.errors import ModelFileError, TextError, json_kind
 
 UNK = "<unk>"
 _WORD_RE = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?|[^\sa-z0-9]", re.UNICODE)
@@ -114,7 +114,21 @@ class WordTokenizer:
         return {"kind": self.kind, "vocab": list(self._vocab), "unk": self.unk}
 
 
-_FACTORIES: dict[str, Any] = {"word": lambda spec: WordTokenizer(spec["vocab"], spec.get("unk", UNK))}
+def _word_tokenizer(spec: dict[str, Any]) -> WordTokenizer:
+    """A :class:`WordTokenizer` from its spec, naming the field whose JSON type is wrong."""
+    vocab = spec.get("vocab")
+    if not isinstance(vocab, list):
+        raise ModelFileError(f"tokenizer 'vocab' must be a list of words, got {json_kind(vocab)}")
+    wrong = next((i for i, word in enumerate(vocab) if not isinstance(word, str)), None)
+    if wrong is not None:
+        raise ModelFileError(f"tokenizer 'vocab' must hold only text; entry {wrong} is {json_kind(vocab[wrong])}")
+    unk = spec.get("unk", UNK)
+    if not isinstance(unk, str):
+        raise ModelFileError(f"tokenizer 'unk' must be text, got {json_kind(unk)}")
+    return WordTokenizer(vocab, unk)
+
+
+_FACTORIES: dict[str, Any] = {"word": _word_tokenizer}
 
 
 def register_tokenizer_kind(kind: str, factory: Any) -> None:
@@ -126,6 +140,8 @@ def tokenizer_from_spec(spec: dict[str, Any]) -> Tokenizer:
     if not isinstance(spec, dict) or "kind" not in spec:
         raise ModelFileError("tokenizer description is missing its 'kind'")
     kind = spec["kind"]
+    if not isinstance(kind, str):
+        raise ModelFileError(f"tokenizer 'kind' must be text, got {json_kind(kind)}")
     if kind not in _FACTORIES and kind == "hf":
         import simulator.checkpoints  # noqa: F401  (registers the 'hf' kind)
     factory = _FACTORIES.get(kind)

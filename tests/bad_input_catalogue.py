@@ -8,13 +8,15 @@ already on disk, and no half-written output.
 ``input`` is, by ``where``:
 
 * the two command lines: the arguments, split like a shell would (``{tmp}`` is a temporary
-  folder, ``{file:<name>}`` one of the bad files below, ``{words:N}`` N known words); the app's
+  folder, ``{file:<name>}`` one of the bad files below, ``{words:N}`` N known words,
+  ``{long:N}`` a path of N characters, ``{longname:N}`` a file name of N characters); the app's
   rows also get ``--screenshot`` into ``{tmp}`` so that nothing waits for a window to close;
 * the sentence box, weight cells and table cells: the text typed or pasted, or for very long
   text a description the test turns into it ("the cat × 625 (5,000 characters)");
 * session files, model files and checkpoint folders: the name of a bad file or folder, built
   by the test from a good one as the name says (see ``BAD_FILES`` / ``BAD_FOLDERS`` there);
-* saving, exporting and bulk operations: what is asked for.
+* saving, exporting and bulk operations: what is asked for;
+* saved settings: the ``[window]`` lines of the settings (ini) file the window starts with.
 
 Rows whose expected message starts with ``→ <unk>`` are accepted inputs that the model cannot
 read word for word: they run, and the unknown pieces are flagged on their token chips.
@@ -43,6 +45,7 @@ MODEL_FILE_WINDOW = "Model → Load model file (window)"
 CHECKPOINT = "checkpoint folder (engine: simulator.load)"
 SAVE_SESSION = "File → Save session as"
 EXPORT = "Export picture"
+STARTUP_SETTINGS = "saved settings read at start-up"
 
 CATALOGUE: tuple[Case, ...] = (
     # -- the engine's command line ------------------------------------------------------------------
@@ -67,6 +70,13 @@ CATALOGUE: tuple[Case, ...] = (
     Case(CLI_ENGINE, "trace --preset toy --text a --ids 1 --out {tmp}/t.npz", "not allowed with argument"),
     Case(CLI_ENGINE, "trace --preset toy --ids 1 --out ''", "the file name is empty"),
     Case(CLI_ENGINE, "trace --preset toy --ids 1 --out {file:a named pipe (FIFO)}", "is a fifo"),
+    Case(CLI_ENGINE, "stages --model ''", "cannot open the model: the file name is empty"),
+    Case(CLI_ENGINE, "stages --model /dev/zero", "/dev/zero is not a model file or folder"),
+    Case(CLI_ENGINE, "stages --model {long:5000}", "cannot open the model: the path is too long (5,000 bytes"),
+    Case(CLI_ENGINE, "stages --model {longname:300}", "cannot open the model: a name in the path is too long (304 bytes"),
+    Case(CLI_ENGINE, "trace --preset toy --ids 1 --out {long:5000}", "cannot save: the path is too long"),
+    Case(CLI_ENGINE, "trace --preset toy --ids 1 --out {longname:300}", "cannot save: a name in the path is too long"),
+    Case(CLI_ENGINE, "trace --preset toy --ids 1 --out /dev/zero", "it is a device, not a regular file"),
     Case(CLI_ENGINE, "launch", "invalid choice"),
     # -- the app's command line --------------------------------------------------------------------
     Case(CLI_APP, "--preset nope", "unknown preset 'nope'"),
@@ -74,6 +84,10 @@ CATALOGUE: tuple[Case, ...] = (
     Case(CLI_APP, "--model {file:random bytes}", "not an .npz archive"),
     Case(CLI_APP, "--model {file:config claims d_model 10^9}", "d_model must be between 1 and 65536"),
     Case(CLI_APP, "--model {file:W_Q of shape [2, 16, 7]}", "must have shape [2, 16, 8]"),
+    Case(CLI_APP, "--model ''", "cannot open the model: the file name is empty"),
+    Case(CLI_APP, "--model /dev/zero", "/dev/zero is not a model file or folder"),
+    Case(CLI_APP, "--model {long:5000}", "cannot open the model: the path is too long (5,000 bytes"),
+    Case(CLI_APP, "--model {longname:300}", "cannot open the model: a name in the path is too long (304 bytes"),
     Case(CLI_APP, "--preset toy --model {file:random bytes}", "not allowed with argument"),
     Case(CLI_APP, "--preset toy --stage nonsense", "unknown stage 'nonsense'"),
     Case(CLI_APP, "--preset toy --stage blocks.9.attn.q", "the model has 2 layers"),
@@ -140,7 +154,7 @@ CATALOGUE: tuple[Case, ...] = (
     Case(SESSION_FILE, "+inf inside W_E", "contains NaN or infinite values"),
     Case(SESSION_FILE, "config claims d_model 10^9", "d_model must be between 1 and 65536"),
     Case(SESSION_FILE, "config claims vocab_size 10^12", "vocab_size must be between 1 and 1048576"),
-    Case(SESSION_FILE, "an array header claiming 10^12 values", "damaged"),
+    Case(SESSION_FILE, "an array header claiming 10^12 values", "embed.W_E must have shape [40, 16], got [1000000, 1000000]"),
     Case(SESSION_FILE, "embed.W_E missing", "missing parameters: embed.W_E"),
     Case(SESSION_FILE, "stage blocks.7.attn.q", "'blocks.7.attn.q' does not exist"),
     Case(SESSION_FILE, "head 5 of 2", "head 5 is outside 0..1"),
@@ -151,6 +165,14 @@ CATALOGUE: tuple[Case, ...] = (
     Case(SESSION_FILE, "a named pipe (FIFO)", "not a regular file"),
     Case(SESSION_FILE, "meta.json nested 100,000 deep", "nested too deeply"),
     Case(SESSION_FILE, "meta.json with a 5,000-digit integer", "description is damaged"),
+    Case(SESSION_FILE, "a path of 5,000 characters", "cannot open the file: the path is too long"),
+    Case(SESSION_FILE, "a file name of 300 characters", "cannot open the file: a name in the path is too long"),
+    Case(SESSION_FILE, "a 1 MB file whose W_E inflates to 1 GiB", "refused as a likely zip bomb"),
+    Case(SESSION_FILE, "meta.json that claims 1 GiB", "description (meta.json) is damaged or too large"),
+    Case(SESSION_FILE, "info that is text", "info must be a JSON object, got text"),
+    Case(SESSION_FILE, "notes that are a list", "info.notes must be a JSON object, got a list"),
+    Case(SESSION_FILE, "a vocabulary whose entries are numbers", "tokenizer 'vocab' must hold only text; entry 1 is a number"),
+    Case(SESSION_FILE, "options that are a list", "session 'options' must be a JSON object, got a list"),
     # -- model files -------------------------------------------------------------------------------------
     Case(MODEL_FILE, "empty file", "is empty (0 bytes)"),
     Case(MODEL_FILE, "first half of a good file", "damaged"),
@@ -169,12 +191,25 @@ CATALOGUE: tuple[Case, ...] = (
     Case(MODEL_FILE, "config claims d_model 16.5", "d_model must be a whole number"),
     Case(MODEL_FILE, "config with an unknown key", "unknown model config keys: colour"),
     Case(MODEL_FILE, "activation swish", "act must be one of relu, gelu, gelu_tanh"),
-    Case(MODEL_FILE, "an array header claiming 10^12 values", "damaged"),
+    Case(MODEL_FILE, "an array header claiming 10^12 values", "embed.W_E must have shape [40, 16], got [1000000, 1000000]"),
     Case(MODEL_FILE, "embed.W_E missing", "missing parameters: embed.W_E"),
     Case(MODEL_FILE, "an extra parameter", "unexpected parameters"),
     Case(MODEL_FILE, "a vocabulary with a word twice", "duplicate words"),
     Case(MODEL_FILE, "a tokenizer larger than the vocabulary", "the tokenizer has 101 tokens"),
     Case(MODEL_FILE, "a folder named like a file", "no config.json"),
+    Case(MODEL_FILE, "a 1 MB file whose W_E inflates to 1 GiB", "refused as a likely zip bomb"),
+    Case(MODEL_FILE, "meta.json that claims 1 GiB", "description (meta.json) is damaged or too large"),
+    Case(MODEL_FILE, "W_Q stored as complex numbers", "values must be numbers, got complex64"),
+    Case(MODEL_FILE, "info that is text", "info must be a JSON object, got text"),
+    Case(MODEL_FILE, "notes that are a list", "info.notes must be a JSON object, got a list"),
+    Case(MODEL_FILE, "a note that is a number", "info.notes['embed'] must be text, got a number"),
+    Case(MODEL_FILE, "suggested sentences that are text", "info.suggested must be a list, got text"),
+    Case(MODEL_FILE, "a vocabulary whose entries are numbers", "tokenizer 'vocab' must hold only text; entry 1 is a number"),
+    Case(MODEL_FILE, "a vocabulary that is an object", "tokenizer 'vocab' must be a list of words, got an object"),
+    Case(MODEL_FILE, "a tokenizer kind that is a list", "tokenizer 'kind' must be text, got a list"),
+    Case(MODEL_FILE, "dimension names that are text", "labels.dims must be a list, got text"),
+    Case(MODEL_FILE, "config claims d_model 'sixteen'", "d_model must be a whole number, got 'sixteen'"),
+    Case(MODEL_FILE, "config that is a list", "model config must be a JSON object"),
     Case(MODEL_FILE_WINDOW, "config claims d_model 10^9", "d_model must be between 1 and 65536"),
     Case(MODEL_FILE_WINDOW, "NaN inside W_Q", "contains NaN"),
     Case(MODEL_FILE_WINDOW, "random bytes", "not an .npz archive"),
@@ -190,16 +225,37 @@ CATALOGUE: tuple[Case, ...] = (
     Case(CHECKPOINT, "NaN inside a weight", "contains NaN"),
     Case(CHECKPOINT, "a weight of the wrong shape", "do not match config.json"),
     Case(CHECKPOINT, "no tokenizer files", "tokenizer"),
+    Case(CHECKPOINT, "n_layer as text", "n_layer must be a whole number, got 'two'"),
+    Case(CHECKPOINT, "config.json that is a list", "should hold a JSON object"),
+    Case(CHECKPOINT, "config.json nested 100,000 deep", "nested too deeply"),
+    Case(CHECKPOINT, "config.json with a 5,000-digit integer", "config.json is damaged"),
+    Case(CHECKPOINT, "tokenizer.json whose post-processor names no special tokens", "tokenizer description is inconsistent"),
+    Case(CHECKPOINT, "modules.json nested 100,000 deep", "modules.json is damaged (nested too deeply)"),
     # -- places that cannot be written ------------------------------------------------------------------
     Case(SAVE_SESSION, "a folder that does not exist", "does not exist"),
     Case(SAVE_SESSION, "inside a file (as if it were a folder)", "does not exist"),
     Case(SAVE_SESSION, "an existing folder named like the file", "is a directory"),
     Case(SAVE_SESSION, "a folder nobody can write (/proc)", "cannot save"),
     Case(SAVE_SESSION, "a named pipe (FIFO)", "is a fifo"),
+    Case(SAVE_SESSION, "a file name of 300 characters", "cannot save: a name in the path is too long (304 bytes"),
+    Case(SAVE_SESSION, "a path of 5,000 characters", "cannot save: the path is too long"),
+    Case(SAVE_SESSION, "a link to a device (/dev/zero)", "it is a device, not a regular file"),
+    Case(SAVE_SESSION, "a device with no suffix (/dev/zero)", "it is a device, not a regular file"),
+    # -- settings saved by an earlier run (or edited by hand), read when the window opens --------------------
+    Case(STARTUP_SETTINGS, "geometry=garbage", "saved window geometry could not be read and was set aside"),
+    Case(STARTUP_SETTINGS, "geometry=7", "saved window geometry could not be read and was set aside"),
+    Case(STARTUP_SETTINGS, "geometry=1, 2, 3", "saved window geometry could not be read and was set aside"),
+    Case(STARTUP_SETTINGS, "geometry=@Rect(1 2 3 4)", "saved window geometry could not be read and was set aside"),
+    Case(STARTUP_SETTINGS, "state=@ByteArray(\\x01\\x02garbage)", "saved window state could not be read and was set aside"),
+    Case(STARTUP_SETTINGS, "state=@Variant(\\0\\0\\0\\x7f\\0\\0\\0\\x05hello)", "saved window state could not be read"),
+    Case(STARTUP_SETTINGS, "state=@ByteArray()", "saved window state could not be read and was set aside"),
+    Case(STARTUP_SETTINGS, "geometry=x and state=y", "saved window geometry and state could not be read"),
     Case(EXPORT, "PNG into a folder that does not exist", "does not exist"),
     Case(EXPORT, "PNG into /proc", "not writable"),
     Case(EXPORT, "SVG into /proc", "could not be created"),
     Case(EXPORT, "every stage into a file instead of a folder", "it is not an existing folder"),
+    Case(EXPORT, "PNG over an earlier picture onto a full disk", "disk is full; the previous file is unchanged"),
+    Case(EXPORT, "every stage over an earlier export, the disk full at the third", "the previous file is unchanged (2 of"),
 )
 
 

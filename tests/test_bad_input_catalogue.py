@@ -10,6 +10,7 @@ and no output or temporary file left behind.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
@@ -38,6 +39,7 @@ from bad_input_catalogue import (
     SAVE_SESSION,
     SENTENCE,
     SESSION_FILE,
+    STARTUP_SETTINGS,
     TABLE_CELL,
     WEIGHT_CELL,
     Case,
@@ -63,7 +65,7 @@ def assert_clear(message: str, case: Case) -> None:
 def test_the_catalogue_covers_every_place_and_is_a_table() -> None:
     wheres = {case.where for case in CATALOGUE}
     assert wheres == {CLI_ENGINE, CLI_APP, SENTENCE, WEIGHT_CELL, TABLE_CELL, BULK, SESSION_FILE, MODEL_FILE,
-                      MODEL_FILE_WINDOW, CHECKPOINT, SAVE_SESSION, EXPORT}
+                      MODEL_FILE_WINDOW, CHECKPOINT, SAVE_SESSION, EXPORT, STARTUP_SETTINGS}
     assert len(set(CATALOGUE)) == len(CATALOGUE), "a row is listed twice"
     assert all(case.expected for case in CATALOGUE)
     from bad_input_catalogue import markdown
@@ -116,6 +118,37 @@ def _huge_header(arrays: dict[str, np.ndarray], meta: dict) -> bytes:
     members["param/embed.W_E.npy"] = header.getvalue() + bytes(64)
     members["meta.json.npy"] = _npy(np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8))
     return _npz_bytes(members)
+
+
+@functools.lru_cache(maxsize=None)
+def _zip_bomb_bytes(meta_json: str) -> bytes:
+    """meta.json plus an embed.W_E member of 1 GiB of zeros that deflates to about 1 MB."""
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f4", "fortran_order": False, "shape": (65536, 4096)})
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        archive.writestr("meta.json.npy", _npy(np.frombuffer(meta_json.encode(), dtype=np.uint8)))
+        with archive.open("param/embed.W_E.npy", "w", force_zip64=True) as member:
+            member.write(header.getvalue())
+            chunk = bytes(1 << 24)
+            for _ in range(64):
+                member.write(chunk)
+    return buffer.getvalue()
+
+
+def _zip_bomb(target: Path, parts: Callable) -> None:
+    """A 1 MB file whose honest-looking config (d_model 4096, vocab 65536) lets W_E inflate to 1 GiB."""
+    _, meta = parts()
+    meta["config"].update(d_model=4096, d_head=2048, d_mlp=64, vocab_size=65536)
+    meta["labels"] = None
+    target.write_bytes(_zip_bomb_bytes(json.dumps(meta)))
+
+
+def _claiming_npy(shape: tuple[int, ...], descr: str) -> bytes:
+    """An .npy header announcing ``shape`` followed by only 64 bytes of data."""
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": descr, "fortran_order": False, "shape": shape})
+    return header.getvalue() + bytes(64)
 
 
 def _changed(change: Callable[[dict, dict], None]) -> Callable[[Path, Callable], None]:
@@ -183,17 +216,42 @@ BAD_FILES: dict[str, Callable[[Path, Callable], None]] = {
     "a folder named like a file": lambda target, parts: target.mkdir(),
     "no such file": lambda target, parts: None,
     "a named pipe (FIFO)": lambda target, parts: os.mkfifo(target),
+    "a path of 5,000 characters": lambda target, parts: target.parent / ("a" * 5000),
+    "a file name of 300 characters": lambda target, parts: target.with_name("b" * 300 + ".npz"),
     "meta.json nested 100,000 deep": lambda target, parts: target.write_bytes(_npz_bytes({"meta.json.npy": _npy(np.frombuffer(b"[" * 100_000 + b"]" * 100_000, np.uint8))})),
+    "info that is text": _changed(lambda a, m: m.update(info="a toy model")),
+    "notes that are a list": _changed(lambda a, m: m["info"].update(notes=["look at the pattern"])),
+    "a note that is a number": _changed(lambda a, m: m["info"].update(notes={"embed": 3})),
+    "suggested sentences that are text": _changed(lambda a, m: m["info"].update(suggested="a cat")),
+    "a vocabulary whose entries are numbers": _changed(lambda a, m: m["tokenizer"]["vocab"].__setitem__(1, 7)),
+    "a vocabulary that is an object": _changed(lambda a, m: m["tokenizer"].update(vocab={"<unk>": 0})),
+    "a tokenizer kind that is a list": _changed(lambda a, m: m["tokenizer"].update(kind=["word"])),
+    "dimension names that are text": _changed(lambda a, m: m["labels"].update(dims="abcdefghijklmnop")),
+    "config claims d_model 'sixteen'": _changed(lambda a, m: m["config"].update(d_model="sixteen")),
+    "config that is a list": _changed(lambda a, m: m.update(config=[16, 2, 8])),
+    "options that are a list": _changed(lambda a, m: m["session"].update(options=[True, True, 1.0])),
+    "a 1 MB file whose W_E inflates to 1 GiB": _zip_bomb,
+    "meta.json that claims 1 GiB": lambda target, parts: target.write_bytes(_npz_bytes({"meta.json.npy": _claiming_npy((1 << 30,), "|u1")})),
+    "W_Q stored as complex numbers": _changed(lambda a, m: a.update({f"param/{W_Q}": np.zeros((2, 16, 8), np.complex64)})),
     "meta.json with a 5,000-digit integer": lambda target, parts: target.write_bytes(_npz_bytes({"meta.json.npy": _npy(np.frombuffer(b'{"version": ' + b"9" * 5000 + b"}", np.uint8))})),
 }
 
 
 def bad_file(folder: Path, name: str, session: bool) -> Path:
+    """The bad file ``name`` in ``folder`` (a builder may return another path to use instead)."""
     folder.mkdir(parents=True, exist_ok=True)
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
     target = folder / f"{'session' if session else 'model'}-{slug}.npz"
-    BAD_FILES[name](target, _toy_session_parts if session else _toy_model_parts)
-    return target
+    other = BAD_FILES[name](target, _toy_session_parts if session else _toy_model_parts)
+    return other if isinstance(other, Path) else target
+
+
+def _contents(path: Path) -> bytes | None:
+    """The bytes of a regular file at ``path``, or None (also for names the OS refuses)."""
+    try:
+        return path.read_bytes() if path.is_file() else None
+    except OSError:
+        return None
 
 
 # -- command lines --------------------------------------------------------------------------------------------
@@ -210,6 +268,10 @@ def argv_of(case: Case, tmp: Path) -> list[str]:
             return str(bad_file(tmp / "bad", value, session=False))
         if kind == "words":
             return " ".join(["cat"] * int(value))
+        if kind == "long":  # a path of N characters, beyond what the OS takes
+            return "a" * int(value)
+        if kind == "longname":  # a file name of N characters in the temporary folder
+            return str(tmp / ("b" * int(value) + ".npz"))
         raise KeyError(key)
 
     argv = []
@@ -440,7 +502,7 @@ def test_bulk_operation(case: Case, make_main_window) -> None:
 def test_session_file(case: Case, make_main_window, tmp_path: Path, monkeypatch) -> None:
     dialogs = Dialogs(monkeypatch, Button.Discard)
     path = bad_file(tmp_path / "bad", case.input, session=True)
-    bad_kept = path.read_bytes() if path.is_file() else None
+    bad_kept = _contents(path)
     window = _edited_window(make_main_window, tmp_path)
     kept = (tmp_path / "mine.npz").read_bytes()
     before = Snapshot(window)
@@ -466,7 +528,7 @@ def _peak_mb() -> float:
 @pytest.mark.parametrize("case", rows(MODEL_FILE))
 def test_model_file(case: Case, tmp_path: Path) -> None:
     path = bad_file(tmp_path, case.input, session=False)
-    content = path.read_bytes() if path.is_file() else None
+    content = _contents(path)
     peak = _peak_mb()
     with pytest.raises(ModelFileError) as refused:
         simulator.load(path)
@@ -531,12 +593,38 @@ def _checkpoint(folder: Path, name: str) -> Path:
         rewrite_weight(lambda w: np.where(np.arange(w.size).reshape(w.shape) == 5, np.float32(np.nan), w))
     elif name == "a weight of the wrong shape":
         rewrite_weight(lambda w: np.zeros((w.shape[0], w.shape[1] + 1), w.dtype))
+    elif name == "n_layer as text":
+        rewrite_config(n_layer="two")
+    elif name == "config.json that is a list":
+        (target / "config.json").write_text(json.dumps([config]), encoding="utf-8")
+    elif name == "config.json nested 100,000 deep":
+        (target / "config.json").write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    elif name == "config.json with a 5,000-digit integer":
+        (target / "config.json").write_text(json.dumps(config)[:-1] + ', "n_extra": ' + "9" * 5000 + "}", encoding="utf-8")
+    elif name == "modules.json nested 100,000 deep":
+        (target / "modules.json").write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    elif name == "tokenizer.json whose post-processor names no special tokens":
+        _checkpoint_bert_like_post_processor(target)
     elif name == "no tokenizer files":
         for file in ("tokenizer.json", "vocab.json", "merges.txt"):
             (target / file).unlink(missing_ok=True)
     else:
         raise KeyError(name)
     return target
+
+
+def _checkpoint_bert_like_post_processor(target: Path) -> None:
+    """A tokenizer.json whose template adds a [CLS] it never defines (the Rust library panics on it)."""
+    path = target / "tokenizer.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    cls = {"SpecialToken": {"id": "[CLS]", "type_id": 0}}
+    data["post_processor"] = {
+        "type": "TemplateProcessing",
+        "single": [cls, {"Sequence": {"id": "A", "type_id": 0}}],
+        "pair": [cls, {"Sequence": {"id": "A", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}}],
+        "special_tokens": {},
+    }
+    path.write_text(json.dumps(data), encoding="utf-8")
 
 
 @pytest.mark.parametrize("case", rows(CHECKPOINT))
@@ -555,6 +643,11 @@ SAVE_TARGETS: dict[str, Callable[[Path], Path]] = {
     "an existing folder named like the file": lambda tmp: (tmp / "folder.npz").mkdir() or tmp / "folder.npz",
     "a folder nobody can write (/proc)": lambda tmp: Path("/proc/transformer-sim-session.npz"),
     "a named pipe (FIFO)": lambda tmp: os.mkfifo(tmp / "pipe.npz") or tmp / "pipe.npz",
+    "a file name of 300 characters": lambda tmp: tmp / ("b" * 300 + ".npz"),
+    "a path of 5,000 characters": lambda tmp: tmp / ("a" * 5000 + ".npz"),
+    "a link to a device (/dev/zero)": lambda tmp: (tmp / "zero.npz").symlink_to("/dev/zero") or tmp / "zero.npz",
+    # the dialog's name has no suffix: it must be refused as named, never saved as /dev/zero.npz
+    "a device with no suffix (/dev/zero)": lambda tmp: Path("/dev/zero"),
 }
 
 
@@ -574,6 +667,24 @@ def test_save_session(case: Case, make_main_window, tmp_path: Path, monkeypatch)
     assert window.isWindowModified(), "the work is still unsaved, and says so"
     assert (tmp_path / "mine.npz").read_bytes() == kept
     assert not [p for p in tmp_path.rglob("*.tmp")], "no temporary file is left behind"
+    assert not Path("/dev/zero.npz").exists(), "nothing is written next to a device"
+
+
+def _half_written_saves(monkeypatch, fail_on: int) -> None:  # noqa: ANN001
+    """The ``fail_on``-th QPixmap.save writes half a file and fails, as on a full disk."""
+    from PySide6.QtGui import QPixmap
+
+    calls = []
+    original = QPixmap.save
+
+    def save(pixmap, name, *args, **kwargs):  # noqa: ANN001, ANN202
+        calls.append(name)
+        if len(calls) == fail_on:
+            Path(name).write_bytes(b"\x89PNG half")
+            return False
+        return original(pixmap, name, *args, **kwargs)
+
+    monkeypatch.setattr(QPixmap, "save", save)
 
 
 @pytest.mark.parametrize("case", rows(EXPORT))
@@ -582,7 +693,17 @@ def test_export(case: Case, make_main_window, tmp_path: Path, monkeypatch) -> No
     window = make_main_window(text="a fluffy blue creature", stage="blocks.0.attn.q")
     before = Snapshot(window)
     exporter = window.exporter
-    if case.input.startswith("every stage"):
+    if "full disk" in case.input or "disk full" in case.input:  # an earlier export, then a save that fails midway
+        every = case.input.startswith("every stage")
+        folder = tmp_path / "pictures"
+        folder.mkdir()
+        assert exporter.all_stages(str(folder)) if every else exporter.canvas_png(str(folder / "picture.png"))
+        dialogs.warnings.clear()
+        kept = {p.name: p.read_bytes() for p in folder.iterdir()}
+        _half_written_saves(monkeypatch, fail_on=3 if every else 1)
+        assert not (exporter.all_stages(str(folder)) if every else exporter.canvas_png(str(folder / "picture.png")))
+        assert {p.name: p.read_bytes() for p in folder.iterdir()} == kept, "every earlier picture is intact, no temporary file left"
+    elif case.input.startswith("every stage"):
         target = tmp_path / "slides.png"
         target.write_text("not a folder")
         assert not exporter.all_stages(str(target))
@@ -597,3 +718,24 @@ def test_export(case: Case, make_main_window, tmp_path: Path, monkeypatch) -> No
     assert len(dialogs.warnings) == 1
     assert_clear(dialogs.warnings[0], case)
     before.assert_unchanged()
+
+
+@pytest.mark.parametrize("case", rows(STARTUP_SETTINGS))
+def test_startup_settings(case: Case, make_main_window, settings_path: Path) -> None:
+    """A damaged saved layout never stops the app: it is removed, the status bar says so, and the
+    window starts with its defaults (and saves a good layout on close)."""
+    from PySide6.QtCore import QSettings
+
+    lines = case.input.replace(" and ", "\n")  # the ini file's own text, backslash escapes included
+    settings_path.write_text("[window]\n" + lines + "\n[display]\nshow_numbers=false\n", encoding="utf-8")
+    window = make_main_window(text="a fluffy blue creature")
+    assert_clear(window.statusBar().currentMessage(), case)
+    assert "default layout" in window.statusBar().currentMessage()
+    assert not window.state.view.show_numbers, "the other saved settings still apply"
+    assert window.navigator_dock.isVisible() and window.explanation_dock.isVisible()
+    settings = QSettings(str(settings_path), QSettings.Format.IniFormat)
+    damaged = [key for key in ("window/geometry", "window/state") if key.split("/")[1] in case.input]
+    assert not [key for key in damaged if settings.contains(key)], "the damaged values were set aside"
+    window.save_settings()
+    settings.sync()
+    assert all(not settings.value(key).isEmpty() for key in ("window/geometry", "window/state"))

@@ -148,3 +148,17 @@ def test_bad_input_fails_with_one_line(tmp_path: Path, corrupt_file: Path, argv:
     assert_clean_failure(result, *expected)
     assert not out.exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+@pytest.mark.parametrize("given", [".", "./", ".."])
+def test_a_folder_given_as_dot_is_named_in_the_message(given: str, tmp_path: Path) -> None:
+    """``--model .`` names the folder (``Path('.').name`` is empty) instead of printing nothing."""
+    folder = tmp_path / "lesson-folder"
+    (folder / "inner").mkdir(parents=True)
+    cwd = folder / "inner" if given == ".." else folder
+    line = assert_clean_failure(run("stages", "--model", given, cwd=cwd), "has no config.json")
+    assert line.startswith("error: lesson-folder is not a model folder"), line
+
+
+def test_an_empty_model_name_is_refused_not_taken_for_the_default() -> None:
+    assert_clean_failure(run("stages", "--model", ""), "the file name is empty")

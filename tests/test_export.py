@@ -156,3 +156,73 @@ def test_export_failures_are_reported(make_main_window, tmp_path, monkeypatch) -
     with pytest.raises(ExportError):
         export_png(window.canvas.result_panel, tmp_path / "missing" / "x.png")
     assert not list(tmp_path.rglob("*.png")) and not list(tmp_path.rglob("*.svg"))
+
+
+def _failing_save(monkeypatch, fail_on: int = 1) -> list[str]:  # noqa: ANN001
+    """Make the ``fail_on``-th QPixmap.save write half a file and report failure (a full disk)."""
+    from PySide6.QtGui import QPixmap
+
+    calls: list[str] = []
+    original = QPixmap.save
+
+    def save(pixmap, name, *args, **kwargs):  # noqa: ANN001, ANN202
+        calls.append(str(name))
+        if len(calls) == fail_on:
+            Path(name).write_bytes(b"\x89PNG half a picture")
+            return False
+        return original(pixmap, name, *args, **kwargs)
+
+    monkeypatch.setattr(QPixmap, "save", save)
+    return calls
+
+
+def test_a_failing_png_export_leaves_the_previous_picture_and_says_so(make_main_window, tmp_path, monkeypatch) -> None:
+    window = make_main_window()
+    warnings: list[str] = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text, *a: warnings.append(text))
+    target = tmp_path / "canvas.png"
+    assert window.exporter.canvas_png(str(target))
+    before = target.read_bytes()
+    _failing_save(monkeypatch)
+    assert not window.exporter.canvas_png(str(target))
+    assert target.read_bytes() == before
+    assert len(warnings) == 1 and "the previous file is unchanged" in warnings[0]
+    assert "previous file is unchanged" in window.statusBar().currentMessage()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["canvas.png"], "no temporary file is left"
+
+
+def test_a_failing_svg_painter_leaves_the_previous_drawing(make_main_window, tmp_path, monkeypatch) -> None:
+    window = make_main_window()
+    warnings: list[str] = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text, *a: warnings.append(text))
+    target = tmp_path / "canvas.svg"
+    assert window.exporter.canvas_svg(str(target))
+    before = target.read_bytes()
+    original = QPainter.end
+    monkeypatch.setattr(QPainter, "end", lambda painter: original(painter) and False)  # ends, but reports a failed write
+    assert not window.exporter.canvas_svg(str(target))
+    assert target.read_bytes() == before
+    assert len(warnings) == 1 and "the previous file is unchanged" in warnings[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["canvas.svg"]
+
+
+def test_a_failing_export_of_every_stage_keeps_the_earlier_pictures(make_main_window, tmp_path, monkeypatch) -> None:
+    """Export all stages writes each picture atomically: a full disk at the third picture leaves
+    the third picture of the previous export intact (not half a file) and reports the failure."""
+    window = make_main_window(stage="embed")
+    warnings: list[str] = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text, *a: warnings.append(text))
+    assert window.exporter.all_stages(str(tmp_path))
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    n = len(window.state.model.stage_ids())
+    assert len(before) == n
+    _failing_save(monkeypatch, fail_on=3)
+    assert not window.exporter.all_stages(str(tmp_path))
+    after = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert sorted(after) == sorted(before), "no temporary file is left"
+    third = stage_file_names(window.state.model.stage_ids())[2]
+    assert after[third] == before[third], "the picture that failed keeps its previous version"
+    assert len(warnings) == 1
+    assert "disk is full" in warnings[0] and "the previous file is unchanged" in warnings[0]
+    assert f"2 of {n} pictures were written" in warnings[0]
+    assert window.state.stage_id == "embed"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import zipfile
@@ -352,3 +353,35 @@ def test_save_replaces_an_older_file(tmp_path: Path, saved: Path) -> None:
     simulator.save_model(toy, saved)
     assert simulator.load_model(saved).info.name == "toy"
     assert temp_files(saved.parent) == []
+
+
+def test_members_the_schema_does_not_name_are_never_read(tmp_path: Path) -> None:
+    """An extra member announcing 10^12 values (4 TB) is ignored, not decompressed or refused."""
+    model = make_model()
+    path = tmp_path / "extra.npz"
+    simulator.save_model(model, path)
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f4", "fortran_order": False, "shape": (10**6, 10**6)})
+    with zipfile.ZipFile(path, "a") as archive:
+        archive.writestr("notes/huge.npy", header.getvalue() + bytes(64))
+    loaded = simulator.load(path)
+    assert set(loaded.params) == set(model.params)
+    for name, value in model.params.items():
+        assert np.array_equal(loaded.params[name], value)
+
+
+def test_headers_are_checked_before_any_member_is_inflated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A member whose shape disagrees with the config is refused from its header: no array is read."""
+    from simulator import model_file
+
+    model = make_model()
+    path = tmp_path / "wrong.npz"
+    arrays = model_file.model_arrays(model)
+    arrays["param/embed.W_E"] = np.zeros((8, 4), np.float32)
+    model_file.write_npz_atomic(path, arrays, {"schema": model_file.MODEL_SCHEMA, "version": 1, **model_file.model_meta(model)})
+    read: list[str] = []
+    original = np.lib.format.read_array
+    monkeypatch.setattr(np.lib.format, "read_array", lambda stream, *a, **k: read.append(stream.name) or original(stream, *a, **k))
+    with pytest.raises(simulator.ModelFileError, match=r"embed\.W_E must have shape \[7, 4\], got \[8, 4\]"):
+        simulator.load(path)
+    assert [name for name in read if name.startswith("param/")] == []

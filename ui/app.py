@@ -98,7 +98,8 @@ def build_window(options: LaunchOptions, settings=None, recovery_dir=None):  # n
     from ui.main_window import MainWindow
     from ui.state import AppState
 
-    name = options.model or options.preset or simulator.default_preset()
+    # an empty --model is a mistake (simulator.load says so), not a request for the default
+    name = options.model if options.model is not None else (options.preset or simulator.default_preset())
     model = simulator.load(name)
     state = AppState(model, options.text)
     state.set_stage(resolve_stage(model, options.stage, options.layer))

@@ -80,11 +80,18 @@ def export_png(widget: QWidget, path: str | os.PathLike[str]) -> Path:
 
 
 def _write_atomic(target: Path, write: Callable[[str], None]) -> Path:
+    """``write`` into a temporary file renamed over ``target`` only if it succeeds; the
+    failure's message says that the previous file (if any) is unchanged."""
     if not os.access(target.parent, os.W_OK):
         raise ExportError(f"cannot write {target}: the folder is not writable")
+    existed = target.exists()
     try:
         return write_atomic_path(target, write)
     except SimulatorError as exc:
+        raise ExportError(f"{exc}; the previous file is unchanged") from exc
+    except ExportError as exc:
+        if not existed or "unchanged" in str(exc):
+            raise
         raise ExportError(f"{exc}; the previous file is unchanged") from exc
 
 
@@ -136,7 +143,9 @@ def export_all_stages(
 ) -> list[Path]:
     """One PNG of the canvas per stage, in forward order; stops early if ``progress`` is cancelled.
 
-    The stage on screen is put back afterwards. Returns the files written.
+    Each picture is written to a temporary file and renamed into place, so a failure leaves any
+    earlier export of that stage intact. The stage on screen is put back afterwards. Returns the
+    files written.
     """
     target = Path(folder)
     if not target.is_dir():
@@ -157,9 +166,17 @@ def export_all_stages(
             state.set_stage(sid)
             QApplication.processEvents()
             path = target / name
-            if not canvas.grab().save(str(path), "PNG"):
-                raise ExportError(f"cannot write {path}: the folder is not writable or the disk is full")
-            written.append(path)
+            picture = canvas.grab()
+
+            def write(temporary: str, path: Path = path) -> None:
+                if not picture.save(temporary, "PNG"):
+                    raise ExportError(f"cannot write {path}: the folder is not writable or the disk is full")
+
+            try:
+                written.append(_write_atomic(path, write))  # a failed picture leaves the previous one intact
+            except ExportError as exc:
+                done = f" ({len(written)} of {len(ids)} pictures were written)" if written else ""
+                raise ExportError(f"{exc}{done}") from exc
             if progress is not None:
                 progress.setValue(i + 1)
     finally:

@@ -5,8 +5,9 @@ beyond connecting things; each panel is its own module.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtGui import QActionGroup, QCloseEvent, QFont
 from PySide6.QtWidgets import (
     QComboBox,
@@ -536,14 +537,16 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.explanation_dock, self.next_token_dock], [55, 45], Qt.Orientation.Vertical)
 
     def _restore_settings(self) -> None:
-        geometry = self.settings.value("window/geometry")
-        layout = self.settings.value("window/state")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        if layout is not None:
-            self.restoreState(layout)
-        else:  # first start: docks are sized when the window is first shown, at its real size
+        damaged = [key for key, restore in (("window/geometry", self.restoreGeometry), ("window/state", self.restoreState))
+                   if not self._restore_saved_bytes(key, restore)]
+        if not self.settings.contains("window/state"):  # first start: docks are sized when first shown, at real size
             self._first_start_docks = True
+        if damaged:
+            self.statusBar().showMessage(
+                f"The saved window {' and '.join(k.split('/')[1] for k in damaged)} could not be read and was set aside; "
+                "the window starts with its default layout.",
+                15000,
+            )
         view = {}
         for name, kind in DISPLAY_SETTINGS:
             key = f"display/{name}"
@@ -556,6 +559,19 @@ class MainWindow(QMainWindow):
             speed = self.settings.value("display/play_speed", self.speed_box.currentIndex(), type=int)
             if 0 <= speed < self.speed_box.count():
                 self.speed_box.setCurrentIndex(speed)
+
+    def _restore_saved_bytes(self, key: str, restore: Callable[[QByteArray], bool]) -> bool:
+        """Apply a saved Qt state blob; a value of the wrong type or bytes Qt cannot read are
+        removed from the settings (so they cannot stop the next start either). False if so."""
+        value = self.settings.value(key)
+        if value is None and not self.settings.contains(key):
+            return True
+        if isinstance(value, (bytes, bytearray)):
+            value = QByteArray(bytes(value))
+        if isinstance(value, QByteArray) and not value.isEmpty() and restore(value):
+            return True
+        self.settings.remove(key)
+        return False
 
     def save_settings(self) -> None:
         if self.in_presentation:

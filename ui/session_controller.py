@@ -13,6 +13,7 @@ they are needed, so tests can replace them with ``monkeypatch``.
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, Signal
@@ -113,7 +114,7 @@ class SessionController(QObject):
             self._adopt(session, target, modified=False)
         except SimulatorError as exc:
             self._fail("Could not open the session", f"{exc}\n\nThe current session is unchanged.")
-            if not target.exists():
+            if not os.path.exists(target):  # (False, not OSError, for names the OS refuses)
                 self._forget_recent(target)
             return False
         self._remember_recent(target)
@@ -135,7 +136,7 @@ class SessionController(QObject):
                 return False
             path = chosen
         target = Path(path)
-        if not target.suffix:
+        if not target.suffix and not _is_special(target):  # a device or pipe is refused as named, not "fixed" to a sibling
             target = target.with_suffix(SESSION_SUFFIX)
         return self._write(target)
 
@@ -199,7 +200,7 @@ class SessionController(QObject):
         try:
             save_session(target, Session.from_state(self._state))
         except (SimulatorError, OSError) as exc:
-            kept = " The file already there is unchanged." if target.exists() else ""
+            kept = " The file already there is unchanged." if os.path.exists(target) else ""
             self._fail("Could not save the session", f"{exc}\n\nNothing was lost: your work is still open.{kept}")
             return False
         self._path = target
@@ -240,3 +241,12 @@ class SessionController(QObject):
         name = str(path.resolve())
         self._settings.setValue(RECENT_KEY, [f for f in self.recent_files() if f != name])
         self.recent_changed.emit()
+
+
+def _is_special(path: Path) -> bool:
+    """Whether ``path`` exists as something other than a regular file or folder (a device, pipe, socket)."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))

@@ -33,14 +33,17 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from simulator.errors import ModelFileError, SimulatorError
+from simulator.errors import ModelFileError, SimulatorError, json_kind
 from simulator.model import Model
 from simulator.model_file import (
     MODEL_SCHEMA,
+    PARAM_PREFIX,
+    Description,
     check_schema,
     model_arrays,
     model_from_parts,
     model_meta,
+    read_description,
     read_npz,
     write_npz_atomic,
 )
@@ -108,15 +111,23 @@ def save_session(path: str | os.PathLike[str], session: Session, extra: Mapping[
 
 def load_session(path: str | os.PathLike[str]) -> Session:
     """Read and check a session file; raises :class:`ModelFileError` with a readable reason."""
-    arrays, meta = read_npz(path)
     name = Path(path).name
-    if meta.get("schema") == MODEL_SCHEMA:
-        raise ModelFileError(f"{name} is a model file, not a session: open it with Model → Load model file…")
-    check_schema(meta, SESSION_SCHEMA, SESSION_VERSION, name)
+    described: list[Description] = []
+
+    def members(meta: dict[str, Any]) -> dict[str, tuple[int, ...]]:
+        if meta.get("schema") == MODEL_SCHEMA:
+            raise ModelFileError(f"{name} is a model file, not a session: open it with Model → Load model file…")
+        check_schema(meta, SESSION_SCHEMA, SESSION_VERSION, name)
+        described.append(read_description(meta, name))
+        params = described[0].members()
+        originals = {ORIGINAL_PREFIX + key[len(PARAM_PREFIX):]: shape for key, shape in params.items()}
+        return {**params, **originals}
+
+    arrays, meta = read_npz(path, members)
     section = meta.get("session")
     if not isinstance(section, dict):
         raise ModelFileError(f"{name} has no session section: it is damaged or was not written by this app")
-    model = model_from_parts(arrays, meta, name)
+    model = model_from_parts(arrays, meta, name, described[0])
     pristine = _originals(arrays, model, name)
     try:
         text = _require(section, "text", str, name)
@@ -158,7 +169,8 @@ def _require(section: Mapping[str, Any], key: str, kind: type, name: str) -> Any
         raise ModelFileError(f"{name}: its session section lacks {key!r}")
     value = section[key]
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise ModelFileError(f"{name}: session {key!r} must be a {kind.__name__}, got {value!r}")
+        wanted = {str: "text", int: "a whole number", dict: "a JSON object"}.get(kind, kind.__name__)
+        raise ModelFileError(f"{name}: session {key!r} must be {wanted}, got {json_kind(value)}")
     return value
 
 

@@ -38,6 +38,11 @@ def _resolve(folder: Path) -> tuple[Path, bert.SentenceSetup | None]:
     return inner, setup
 
 
+def folder_name(folder: Path) -> str:
+    """The folder's own name for messages, also for ``.`` or ``..`` (whose ``name`` is empty or ``..``)."""
+    return Path(os.path.abspath(folder)).name or str(folder)
+
+
 def checkpoint_type(path: str | os.PathLike[str]) -> str:
     """The supported ``model_type`` of a checkpoint folder, or a :class:`ModelFileError` saying why not.
 
@@ -50,15 +55,15 @@ def checkpoint_type(path: str | os.PathLike[str]) -> str:
     config_path = inner / "config.json"
     if not config_path.is_file():
         raise ModelFileError(
-            f"{folder.name} is not a model folder this app can open: it has no config.json "
+            f"{folder_name(folder)} is not a model folder this app can open: it has no config.json "
             "(a Hugging Face checkpoint folder holds config.json, model.safetensors and tokenizer files)"
         )
     model_type = read_json(config_path).get("model_type")
     if not isinstance(model_type, str):
-        raise ModelFileError(f"{folder.name}: config.json does not say which model_type it is")
+        raise ModelFileError(f"{folder_name(folder)}: config.json does not say which model_type it is")
     if model_type not in SUPPORTED_MODEL_TYPES:
         raise ModelFileError(
-            f"{folder.name}: model_type {model_type!r} is not supported; this app opens GPT-2 ('gpt2') "
+            f"{folder_name(folder)}: model_type {model_type!r} is not supported; this app opens GPT-2 ('gpt2') "
             "and BERT-family ('bert', e.g. all-MiniLM-L6-v2) checkpoints"
         )
     return model_type
@@ -87,7 +92,7 @@ def load_checkpoint(
         else:
             model = bert.load(inner, raw, monitor, setup, root=folder)
     except ModelFileError as exc:
-        raise ModelFileError(f"{folder.name}: {exc}") from exc
+        raise ModelFileError(f"{folder_name(folder)}: {exc}") from exc
     monitor.report(0.99, "preparing the attention weights")
     model.prepare_weights()
     monitor.report(1.0, "done")

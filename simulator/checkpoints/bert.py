@@ -82,6 +82,8 @@ def sentence_setup(folder: Path) -> SentenceSetup | None:
         modules = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise ModelFileError(f"modules.json is damaged: {exc}") from exc
+    except RecursionError:
+        raise ModelFileError("modules.json is damaged (nested too deeply)") from None
     if not isinstance(modules, list) or not all(isinstance(m, dict) for m in modules):
         raise ModelFileError("modules.json is damaged: it should list the model's modules")
     transformer = ""
@@ -278,8 +280,8 @@ def _info(folder: Path, config: ModelConfig, unused: set[str], setup: SentenceSe
     if unused:
         text += f" Not used here: {', '.join(group_names(unused))}."
     return ModelInfo(
-        name=folder.name,
-        title=readme_title(folder) or f"BERT · {folder.name}",
+        name=folder.resolve().name or "model",
+        title=readme_title(folder) or f"BERT · {folder.resolve().name}",
         description=text,
         suggested=("The cat sat on the river bank.", "A man is playing a guitar.", "Someone plays an instrument."),
         notes=NOTES,

@@ -56,10 +56,18 @@ class Monitor:
             self._progress(min(1.0, max(0.0, float(fraction))), message)
 
 
+#: the largest JSON side file (config, index, ...) read whole into memory
+MAX_JSON_BYTES = 64 << 20
+
+
 def read_json(path: Path, what: str | None = None) -> dict[str, Any]:
     """A JSON object from ``path``, or a :class:`ModelFileError` saying what is wrong with it."""
     name = what or path.name
     try:
+        if path.exists() and not path.is_file():  # a FIFO blocks for good, a device never ends
+            raise ModelFileError(f"{name} is not a regular file")
+        if path.stat().st_size > MAX_JSON_BYTES:
+            raise ModelFileError(f"{name} is too large ({path.stat().st_size:,} bytes; at most {MAX_JSON_BYTES:,})")
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ModelFileError(f"{name} is missing") from None
@@ -69,6 +77,10 @@ def read_json(path: Path, what: str | None = None) -> dict[str, Any]:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ModelFileError(f"{name} is damaged (not valid JSON: {exc})") from exc
+    except RecursionError:
+        raise ModelFileError(f"{name} is damaged (nested too deeply)") from None
+    except ValueError as exc:  # e.g. an integer with thousands of digits
+        raise ModelFileError(f"{name} is damaged ({exc})") from exc
     if not isinstance(data, dict):
         raise ModelFileError(f"{name} is damaged: it should hold a JSON object")
     return data

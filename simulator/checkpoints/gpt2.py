@@ -200,8 +200,8 @@ def _info(folder: Path, config: ModelConfig, unused: set[str], tied: bool) -> Mo
     if unused:
         text += f" Not used here: {', '.join(group_names(unused))}."
     return ModelInfo(
-        name=folder.name,
-        title=readme_title(folder) or f"GPT-2 · {folder.name}",
+        name=folder.resolve().name or "model",
+        title=readme_title(folder) or f"GPT-2 · {folder.resolve().name}",
         description=text,
         suggested=("The cat sat on the", "When Mary and John went to the store, John gave a drink to"),
         notes=NOTES,

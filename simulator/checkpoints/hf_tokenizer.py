@@ -86,6 +86,13 @@ def _walk_types(node: Any) -> set[str]:
     return found
 
 
+#: the largest tokenizer.json read whole (the biggest real ones, for 250k-piece vocabularies, are ~35 MB)
+MAX_TOKENIZER_BYTES = 256 << 20
+
+#: what a failing ``tokenizers`` call must never swallow (its panics are BaseExceptions too)
+_NOT_DATA_ERRORS = (KeyboardInterrupt, SystemExit, GeneratorExit)
+
+
 class HFTokenizer:
     """A ``tokenizers.Tokenizer`` adapted to the engine's tokeniser protocol (kind ``"hf"``)."""
 
@@ -100,6 +107,8 @@ class HFTokenizer:
         except Exception as exc:  # to_str fails for tokenizers it cannot serialise
             raise ModelFileError(f"the tokenizer cannot be described as JSON: {exc}") from exc
         model = description.get("model") or {}
+        if not isinstance(model, dict):
+            raise ModelFileError("the tokenizer description's 'model' must be a JSON object")
         self.model_type = str(model.get("type", ""))
         unk = model.get("unk_token")
         self._unk_token = unk if isinstance(unk, str) else None
@@ -111,7 +120,13 @@ class HFTokenizer:
         self._added = {t.get("content") for t in description.get("added_tokens") or () if isinstance(t, dict)}
         # Tokenisers that add [CLS]/[SEP] themselves drop them again when decoding, so that
         # encode(decode(ids)) gives the same ids back.
-        self._strip_specials = len(tokenizer.encode("a").ids) != len(tokenizer.encode("a", add_special_tokens=False).ids)
+        try:
+            probe = "a \u2603"  # a word and a piece most vocabularies lack, so the unknown-token path runs too
+            self._strip_specials = len(tokenizer.encode(probe).ids) != len(tokenizer.encode(probe, add_special_tokens=False).ids)
+        except BaseException as exc:  # the Rust side panics (a BaseException) on inconsistent descriptions
+            if isinstance(exc, _NOT_DATA_ERRORS):
+                raise
+            raise ModelFileError(f"the tokenizer description is inconsistent (it cannot encode a word): {exc}") from None
         self._display_cache: dict[str, str] = {}
 
     # -- building ------------------------------------------------------------------------------
@@ -143,6 +158,8 @@ class HFTokenizer:
         path = folder / "tokenizer.json"
         if path.is_file():
             try:
+                if path.stat().st_size > MAX_TOKENIZER_BYTES:
+                    raise ModelFileError(f"tokenizer.json is too large ({path.stat().st_size:,} bytes; at most {MAX_TOKENIZER_BYTES:,})")
                 text = path.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
                 raise ModelFileError(f"tokenizer.json cannot be read: {exc}") from exc
@@ -170,7 +187,12 @@ class HFTokenizer:
 
     def encode(self, text: str) -> Encoding:
         """Token ids with the model's own special tokens (``[CLS]`` … ``[SEP]`` for BERT)."""
-        enc = self._tok.encode(text)
+        try:
+            enc = self._tok.encode(text)
+        except BaseException as exc:  # a panic in the Rust tokenizer must not end the app
+            if isinstance(exc, _NOT_DATA_ERRORS):
+                raise
+            raise TextError(f"the tokenizer cannot read this text: {exc}") from None
         ids = tuple(enc.ids)
         unknown: list[int] = []
         unknown_text: list[str] = []
