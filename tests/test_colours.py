@@ -75,3 +75,18 @@ def test_a_tiny_change_is_not_drawn_saturated(make_main_window) -> None:
     assert 0 < peak < 0.01
     assert change.levels[1] >= 0.1 * stage_levels[1] > 100 * peak
     assert window.state.undo_stack.undoText().startswith("edit"), "switching the view on is not an edit"
+
+
+def test_next_token_probabilities_of_15_percent_are_not_drawn_on_an_empty_map(make_main_window) -> None:
+    window = make_main_window("fluffy", text="a fluffy blue creature", stage="probs")
+    probs = window.state.trace["probs"]
+    assert 0.1 < float(probs.max()) < 0.2
+    assert window.canvas.result_panel.matrix.levels == (0.0, 0.2)
+    window.state.set_stage("blocks.0.attn.pattern")
+    assert window.canvas.result_panel.matrix.levels == (0.0, 1.0)  # attention weights keep 0..1
+
+
+def test_a_confident_model_keeps_the_whole_probability_scale(make_main_window) -> None:
+    window = make_main_window("tiny-trained", stage="probs")
+    assert float(window.state.trace["probs"].max()) > 0.5
+    assert window.canvas.result_panel.matrix.levels == (0.0, 1.0)

@@ -158,3 +158,17 @@ def test_hovering_a_title_shows_it_whole_in_the_status_bar(make_main_window, qtb
     QApplication.processEvents()
     message = window.statusBar().currentMessage()
     assert message == panel.full_title() and panel.matrix.title in message
+
+
+def test_presentation_shows_the_next_token_chart_large_at_the_probabilities(make_main_window, qtbot) -> None:
+    window = make_main_window("fluffy", stage="logits")
+    window.actions["presentation"].trigger()
+    assert not window.next_token_dock.isVisible()
+    window.actions["next"].trigger()
+    assert window.state.stage_id == "probs"
+    assert window.next_token_dock.isVisible()
+    window.actions["back"].trigger()
+    assert not window.next_token_dock.isVisible()
+    window.actions["next"].trigger()
+    window.actions["leave_presentation"].trigger()
+    assert window.navigator_dock.isVisible() and not window.in_presentation

@@ -156,7 +156,7 @@ class MainWindow(QMainWindow):
         self._build_toolbar()
         self.presentation = Presentation(
             self, self.canvas, self.explanation, (self.sentence_box, self.readout), self.toolbar,
-            self._side_docks(), self.explanation_dock,
+            self._side_docks(), self.explanation_dock, state, self.next_token_dock,
         )
         self._connect()
         screen = self.screen().availableGeometry()  # a small laptop or projector: no bigger than it

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow, QToolBar, QWidget
 
 from ui.panels.explanation import ExplanationPanel
 from ui.panels.stage_canvas import StageCanvas
+from ui.state import AppState
 
 #: the canvas's point size at zoom 100 %
 CANVAS_POINT_SIZE = 10
@@ -30,6 +31,8 @@ PRESENTATION_CANVAS_SCALE = 1.4
 PRESENTATION_TEXT_SCALE = 1.6
 #: the explanation takes about this share of the screen's width in presentation mode
 PRESENTATION_EXPLANATION_SHARE = 0.25
+#: ... and the next-token chart this share of the window at the probabilities
+PRESENTATION_CHART_SHARE = 0.4
 
 
 @dataclass(frozen=True)
@@ -60,8 +63,12 @@ class Presentation(QObject):
         toolbar: QToolBar,
         side_docks: Sequence[QDockWidget],
         explanation_dock: QDockWidget,
+        state: AppState,
+        chart_dock: QDockWidget,
     ) -> None:
         super().__init__(window)
+        self._state = state
+        self._chart_dock = chart_dock
         self._window = window
         self._canvas = canvas
         self._explanation = explanation
@@ -71,6 +78,8 @@ class Presentation(QObject):
         self._explanation_dock = explanation_dock
         self._zoom = 1.0
         self._saved: _Saved | None = None
+        state.stage_changed.connect(self._follow_stage)
+        state.model_changed.connect(self._follow_stage)
 
     # -- zoom ----------------------------------------------------------------------------------------
     @property
@@ -140,6 +149,22 @@ class Presentation(QObject):
         # the canvas is what the room looks at: the explanation takes about a quarter of the width
         width = int(w.screen().availableGeometry().width() * PRESENTATION_EXPLANATION_SHARE)
         w.resizeDocks([self._explanation_dock], [width], Qt.Orientation.Horizontal)
+        self._follow_stage()
+
+    def _follow_stage(self, *_: object) -> None:
+        """At the next-token probabilities the room reads the bar chart: it is shown large next
+        to the canvas in presentation mode, and goes away again at the other stages."""
+        if self._saved is None:
+            return
+        state = self._state
+        at_probs = state.model.graph[state.stage_id].kind == "probs" and self._chart_dock.toggleViewAction().isEnabled()
+        if at_probs and not self._chart_dock.isVisible():
+            self._chart_dock.show()
+            self._chart_dock.raise_()
+            width = int(self._window.width() * PRESENTATION_CHART_SHARE)
+            self._window.resizeDocks([self._chart_dock], [width], Qt.Orientation.Horizontal)
+        elif not at_probs and self._chart_dock.isVisible():
+            self._chart_dock.hide()
 
     def _leave(self) -> None:
         saved, self._saved = self._saved, None

@@ -227,6 +227,8 @@ def oriented(layout: Layout, columns: bool) -> Layout:
 # -- data ----------------------------------------------------------------------------------------
 
 
+#: next-token probability maps whose largest entry is below this are drawn on 0..(that entry, rounded up)
+PROBABILITY_ZOOM_BELOW = 0.5
 #: the colour scale reaches at most this many times the median non-zero magnitude of its group
 BULK_FACTOR = 4.0
 #: at most about this many values of each array are looked at for that median
@@ -293,6 +295,8 @@ class LevelTable:
         model = self._trace.model
         spec = model.graph[stage_id]
         group = level_group(spec.kind)
+        if spec.kind == "probs":
+            return probability_levels(self._trace[stage_id])
         if group in ("prob", "onehot"):
             return (0.0, 1.0)
         per_head = group in self.PER_HEAD and spec.has_heads and head is not None
@@ -335,6 +339,18 @@ def bulk_peak(arrays: list[np.ndarray]) -> float:
     if not values.size:
         return 0.0
     return float(min(values.max(), BULK_FACTOR * np.median(values)))
+
+
+def probability_levels(probs: np.ndarray) -> tuple[float, float]:
+    """0..1, unless no probability reaches PROBABILITY_ZOOM_BELOW: then 0 to the next "nice"
+    number above the largest, so a top prediction of 15 % is not a pale cell on an empty map
+    (the colour bar says which scale is used)."""
+    finite = np.asarray(probs, dtype=np.float64)
+    finite = finite[np.isfinite(finite)]
+    peak = float(finite.max()) if finite.size else 1.0
+    if peak >= PROBABILITY_ZOOM_BELOW or peak <= 0:
+        return (0.0, 1.0)
+    return (0.0, symmetric(peak)[1])
 
 
 def symmetric(peak: float) -> tuple[float, float]:
