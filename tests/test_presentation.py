@@ -172,3 +172,27 @@ def test_presentation_shows_the_next_token_chart_large_at_the_probabilities(make
     window.actions["next"].trigger()
     window.actions["leave_presentation"].trigger()
     assert window.navigator_dock.isVisible() and not window.in_presentation
+
+
+def test_panels_sharing_an_axis_name_the_dimensions_that_carry_values_on_both(qtbot) -> None:
+    """X's columns and W_Q's rows are both d_model: each panel used to rank the names by its
+    own values, so the two named different dimensions."""
+    import numpy as np
+
+    from ui.panels.heatmap import HeatmapPanel, Matrix
+    from ui.panels.stage_canvas import share_label_choices
+
+    names = tuple(f"d{i}" for i in range(10))
+    x_data = np.zeros((2, 10))
+    x_data[0, 0], x_data[1, 5] = 9.0, 1.0
+    w_data = np.zeros((10, 3))
+    w_data[5, 0], w_data[9, 1] = 1.0, 3.0
+    x, w = HeatmapPanel("x"), HeatmapPanel("w")
+    qtbot.addWidget(x)
+    qtbot.addWidget(w)
+    x.set_matrix(Matrix(x_data, ("a", "b"), names, "token", "d_model", "X", (-9.0, 9.0)))
+    w.set_matrix(Matrix(w_data, names, ("0", "1", "2"), "d_model", "d_head", "W", (-3.0, 3.0)))
+    assert int(np.argmax(x.label_importance(1))) == 0 and int(np.argmax(w.label_importance(0))) == 9
+    share_label_choices([x, w])
+    np.testing.assert_array_equal(x.label_importance(1), w.label_importance(0))
+    assert int(np.argmax(w.label_importance(0))) == 5  # the dimension that carries values on both

@@ -254,6 +254,8 @@ class HeatmapPanel(pg.GraphicsView):
         self._min_plot_top = 0.0
         #: per axis (0 rows, 1 columns): each row's or column's largest |value|, for choosing labels
         self._importance: dict[int, np.ndarray] = {}
+        #: per axis, how much each row/column matters on every panel sharing it (set by the canvas)
+        self._shared_importance: dict[int, np.ndarray] = {}
         self._dirty = True
         self._image: QImage | None = None
         self._any_masked = False
@@ -586,7 +588,9 @@ class HeatmapPanel(pg.GraphicsView):
             return range(count)
         if count > MAX_RANKED_LABELS or all(label.isdigit() for label in labels[:count] if label):
             return range(0, count, step)
-        importance = self._importance.get(axis)
+        importance = self._shared_importance.get(axis)
+        if importance is None or importance.shape[0] < count:
+            importance = self._importance.get(axis)
         if importance is None:
             importance = self._importance[axis] = _peaks(self._shown_data, axis)
         taken = np.zeros(count, dtype=bool)
@@ -755,6 +759,27 @@ class HeatmapPanel(pg.GraphicsView):
         """Start the cells no higher than ``top`` (the canvas lines up the rows of its panels)."""
         if top != self._min_plot_top:
             self._min_plot_top = top
+            self._invalidate()
+
+    def axis_peaks(self, axis: int) -> np.ndarray:
+        """Largest |value| of each row (axis 0) or column (axis 1) shown, 0 where none is finite."""
+        return _peaks(self._shown_data, axis)
+
+    def label_importance(self, axis: int) -> np.ndarray:
+        """How the rows (axis 0) or columns (axis 1) are ranked for a name when not all fit."""
+        shared = self._shared_importance.get(axis)
+        return shared if shared is not None else self.axis_peaks(axis)
+
+    def set_label_importance(self, axis: int, importance: np.ndarray | None) -> None:
+        """Rank the rows (axis 0) or columns (axis 1) to name first by ``importance`` instead of
+        this panel's own values, so panels that share an axis name the same ones (None: own)."""
+        current = self._shared_importance.get(axis)
+        if importance is None:
+            if current is not None:
+                del self._shared_importance[axis]
+                self._invalidate()
+        elif current is None or not np.array_equal(current, importance):
+            self._shared_importance[axis] = np.asarray(importance, dtype=np.float64)
             self._invalidate()
 
     def subtitle(self) -> str:

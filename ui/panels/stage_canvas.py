@@ -179,6 +179,7 @@ class StageCanvas(QWidget):
             panel.hide()
         for label in self._operators[op_i:]:
             label.hide()
+        share_label_choices(self._panels[:panel_i])
         if self._solo is not None and self._solo < len(terms):
             alone = self._panels[self._solo]
             for widget, _ in placed:
@@ -440,6 +441,37 @@ class _HeaderBox(QWidget):
         self.label.setGeometry(0, 0, width, height)
         if height != self.height():
             self.setFixedHeight(height)
+
+
+def share_label_choices(panels: list[HeatmapPanel]) -> None:
+    """Panels that share an axis (X's columns and W_Q's rows are both d_model) name the same
+    rows or columns when not all fit: first those that carry values on more of them, then
+    the stronger (each panel's peaks scaled to its own largest, so one big matrix does not
+    decide alone)."""
+    members: dict[tuple, list[tuple[HeatmapPanel, int]]] = {}
+    for panel in panels:
+        m = panel.matrix
+        if m is None:
+            continue
+        for axis, name, labels in ((0, m.row_axis, m.row_labels), (1, m.col_axis, m.col_labels)):
+            members.setdefault((name, labels), []).append((panel, axis))
+    for group in members.values():
+        if len(group) < 2:
+            for panel, axis in group:
+                panel.set_label_importance(axis, None)
+            continue
+        peaks = [panel.axis_peaks(axis) for panel, axis in group]
+        size = min(len(p) for p in peaks)
+        carried = np.zeros(size)  # on how many panels each row/column carries a value
+        strength = np.zeros(size)  # and how strongly, each panel scaled to its own largest
+        for p in peaks:
+            top = float(p[:size].max(initial=0.0))
+            if top > 0:
+                carried += p[:size] > 0
+                strength += p[:size] / top
+        shared = carried + strength / len(peaks)  # (strength / len < 1: the count ranks first)
+        for panel, axis in group:
+            panel.set_label_importance(axis, shared)
 
 
 def equation_rows(wanted: list[int], least: list[int], breaks: list[int], available: int, spacing: int) -> tuple[int, ...]:
