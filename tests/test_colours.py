@@ -90,3 +90,18 @@ def test_a_confident_model_keeps_the_whole_probability_scale(make_main_window) -
     window = make_main_window("tiny-trained", stage="probs")
     assert float(window.state.trace["probs"].max()) > 0.5
     assert window.canvas.result_panel.matrix.levels == (0.0, 1.0)
+
+
+def test_high_contrast_gaps_and_operators_follow_the_theme(make_main_window) -> None:
+    from PySide6.QtGui import QPalette
+    from PySide6.QtWidgets import QWidget
+
+    window = make_main_window("fluffy", stage="blocks.0.attn.q")
+    strip = window.canvas.findChild(QWidget, "canvasStrip")
+    normal = strip.palette().color(QPalette.ColorRole.Window)
+    window.actions["contrast"].trigger()
+    assert strip.palette().color(QPalette.ColorRole.Window).name() == "#000000"
+    labels = [label for label in window.canvas.findChildren(type(window.readout)) if label.text() in ("·", "+", "=")]
+    assert labels and all(label.palette().color(QPalette.ColorRole.WindowText).name() == "#f0f0f0" for label in labels)
+    window.actions["contrast"].trigger()
+    assert strip.palette().color(QPalette.ColorRole.Window) == normal

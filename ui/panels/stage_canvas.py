@@ -16,7 +16,7 @@ from itertools import combinations
 
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QSize, Qt, Signal
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
 from simulator import analysis
@@ -30,6 +30,8 @@ MAX_PANEL_STRETCH = 40
 #: pixels between the widgets of a row, and between rows, of the equation
 SPACING = 4
 LINE_SPACING = 8
+#: (gap colour, operator colour) between the panels in high contrast
+GAP_HIGH_CONTRAST = ("#000000", "#f0f0f0")
 #: an equation is wrapped onto at most this many rows
 MAX_ROWS = 2
 #: the change view's colour scale reaches at least this share of the stage's own scale
@@ -64,6 +66,10 @@ class StageCanvas(QWidget):
         self._header_box = _HeaderBox()
         self._header = self._header_box.label
         strip = QWidget()
+        strip.setObjectName("canvasStrip")
+        strip.setAutoFillBackground(True)
+        self._strip = strip
+        self._theme: bool | None = None
         self._lines_box = QVBoxLayout(strip)
         self._lines_box.setContentsMargins(0, 0, 0, 0)
         self._lines_box.setSpacing(LINE_SPACING)
@@ -143,6 +149,8 @@ class StageCanvas(QWidget):
             label.setAlignment(Qt.AlignmentFlag.AlignCenter)
             label.setWordWrap(True)
             label.setMaximumWidth(130)
+            if self._theme:
+                _themed(label, True, QPalette.ColorRole.WindowText)
             self._operators.append(label)
         placed: list[tuple[QWidget, int]] = []
         panel_i = op_i = 0
@@ -186,11 +194,22 @@ class StageCanvas(QWidget):
                 if widget is not alone:
                     widget.hide()
             placed = [(alone, 1)]
+        self._apply_theme(view.high_contrast)
         self._placed = placed
         self._place()
         for widget, _ in placed:  # (only once in a row: a widget without a parent would open a window)
             widget.show()
         self._update_header()
+
+    def _apply_theme(self, high_contrast: bool) -> None:
+        """The gaps between panels and the operators between them follow the colour theme: in
+        high contrast they are black with light signs, like the panels' own background."""
+        if high_contrast == self._theme:
+            return
+        self._theme = high_contrast
+        _themed(self._strip, high_contrast, QPalette.ColorRole.Window)
+        for label in self._operators:
+            _themed(label, high_contrast, QPalette.ColorRole.WindowText)
 
     # -- one operand alone ------------------------------------------------------------------------------
     @property
@@ -236,16 +255,21 @@ class StageCanvas(QWidget):
                     for widget, _ in placed[starts[k]: ends[k]]:
                         line.addWidget(widget)
             self._placement = placement
-        # rows share the height by the height they need: W_Q's 29 rows get room for numbers
+        # rows share the height: each first gets its titles and labels, the rest goes by how many
+        # rows of cells it has (W_Q's 29 rows get room for numbers; X's 4 are not squeezed away)
         ends = (*starts[1:], len(placed))
+        overheads, cells = [], []
         for a, b in zip(starts, ends, strict=True):  # on a row, every panel's cells start at one height
             row = [w for w, _ in placed[a:b] if isinstance(w, HeatmapPanel)]
             top = max((panel.natural_plot_top() for panel in row), default=0.0)
             for panel in row:
                 panel.set_min_plot_top(top)
+            overheads.append(top + 2 * LINE_SPACING)
+            cells.append(max([1, *(panel.comfortable_height() - panel.natural_plot_top() for panel in row)]))
+        room = max(self._scroll.viewport().height() - LINE_SPACING * (len(starts) - 1) - sum(overheads), 0)
         for k in range(len(self._lines)):
-            needs = [w.comfortable_height() for w, _ in placed[starts[k]: ends[k]] if isinstance(w, HeatmapPanel)] if k < len(starts) else []
-            self._lines_box.setStretch(k, max([1, *needs]) if k < len(starts) else 0)
+            share = overheads[k] + room * cells[k] / sum(cells) if k < len(starts) else 0
+            self._lines_box.setStretch(k, max(1, round(share)) if k < len(starts) else 0)
         # a row shares its width in proportion to what each panel needs: when the row has
         # room for all of them, every panel gets at least its comfortable width
         for (widget, stretch), need in zip(placed, wanted, strict=True):
@@ -441,6 +465,14 @@ class _HeaderBox(QWidget):
         self.label.setGeometry(0, 0, width, height)
         if height != self.height():
             self.setFixedHeight(height)
+
+
+def _themed(widget: QWidget, high_contrast: bool, role: QPalette.ColorRole) -> None:
+    """The app's own colours, or in high contrast a black gap with light text."""
+    palette = QPalette()  # (the application's palette)
+    if high_contrast:
+        palette.setColor(role, QColor(GAP_HIGH_CONTRAST[role == QPalette.ColorRole.WindowText]))
+    widget.setPalette(palette)
 
 
 def share_label_choices(panels: list[HeatmapPanel]) -> None:
