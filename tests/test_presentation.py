@@ -196,3 +196,18 @@ def test_panels_sharing_an_axis_name_the_dimensions_that_carry_values_on_both(qt
     share_label_choices([x, w])
     np.testing.assert_array_equal(x.label_importance(1), w.label_importance(0))
     assert int(np.argmax(w.label_importance(0))) == 5  # the dimension that carries values on both
+
+
+def test_opening_the_parameters_and_the_table_keeps_the_result_on_screen(make_main_window, qtbot) -> None:
+    window = make_main_window("fluffy", stage="blocks.0.attn.q")
+    window.resize(1280, 800)
+    qtbot.wait(20)
+    window.actions["params"].trigger()
+    window.actions["table"].trigger()
+    qtbot.wait(20)
+    QApplication.processEvents()
+    canvas, result = window.canvas, window.canvas.result_panel
+    assert canvas.findChild(type(canvas._scroll)).horizontalScrollBar().maximum() == 0
+    top_left, bottom_right = result.mapTo(window, result.rect().topLeft()), result.mapTo(window, result.rect().bottomRight())
+    assert window.rect().contains(top_left) and window.rect().contains(bottom_right)
+    assert result.height() >= 60 and result.width() >= 120
