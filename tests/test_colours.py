@@ -10,7 +10,7 @@ from tests.gui_actions import panel_for
 from ui import colors
 from ui.panels.heatmap import beyond_scale
 
-MAPS = [(kind, high) for kind in (colors.DIVERGING, colors.SEQUENTIAL) for high in (False, True)]
+MAPS = [(kind, palette) for kind in (colors.DIVERGING, colors.SEQUENTIAL) for palette in colors.PALETTES]
 
 
 @pytest.mark.parametrize(("kind", "high"), MAPS)
@@ -105,3 +105,46 @@ def test_high_contrast_gaps_and_operators_follow_the_theme(make_main_window) -> 
     assert labels and all(label.palette().color(QPalette.ColorRole.WindowText).name() == "#f0f0f0" for label in labels)
     window.actions["contrast"].trigger()
     assert strip.palette().color(QPalette.ColorRole.Window) == normal
+
+
+def _simulate_deuteranopia(argb: np.ndarray) -> np.ndarray:
+    """Viénot, Brettel and Mollon's (1999) linear-RGB projection for deuteranopes."""
+    words = np.asarray(argb, dtype=np.uint32)
+    rgb = np.stack([(words >> shift) & 0xFF for shift in (16, 8, 0)], axis=-1) / 255.0
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    matrix = np.array([[0.29275, 0.70725, 0.0], [0.29275, 0.70725, 0.0], [-0.02234, 0.02234, 1.0]])
+    return np.clip(linear @ matrix.T, 0, 1)
+
+
+def test_the_default_maps_keep_negative_and_positive_apart_for_deuteranopes() -> None:
+    """Classic blue–red's two ends are told apart by red–green too; the safe map's by blue–yellow."""
+    lut = colors.argb_lut(colors.DIVERGING, colors.SAFE)
+    seen = _simulate_deuteranopia(lut)
+    low, high = seen[:64].mean(axis=0), seen[-64:].mean(axis=0)
+    assert low[2] - low[0] > 0.2 and high[0] - high[2] > 0.2  # bluish below zero, yellowish above
+    sequential = colors.relative_luminance(colors.argb_lut(colors.SEQUENTIAL, colors.SAFE))
+    assert np.all(np.diff(sequential) < 0)  # light to dark without a bump: order reads in grey too
+
+
+def test_colour_blind_safe_is_the_default_and_a_view_choice(make_main_window) -> None:
+    window = make_main_window("fluffy", stage="blocks.0.attn.q")
+    state = window.state
+    assert state.view.colour_blind_safe and window.actions["colour_safe"].isChecked()
+    panel = window.canvas.result_panel
+    safe = panel._image.copy()
+    window.actions["colour_safe"].trigger()
+    assert not state.view.colour_blind_safe and colors.palette_for(state.view) == colors.CLASSIC
+    assert window.canvas.result_panel._image != safe
+    state.undo_stack.undo()
+    assert state.view.colour_blind_safe
+
+
+def test_without_numbers_negative_cells_carry_a_sign_mark(make_main_window, qtbot) -> None:
+    window = make_main_window("fluffy", stage="blocks.0.attn.scores")
+    window.resize(1600, 1000)
+    qtbot.wait(20)
+    panel = window.canvas.result_panel
+    negatives = int((np.asarray(panel.matrix.data) < 0).sum())
+    assert negatives > 0 and panel.sign_marks() == 0  # numbers show the sign
+    window.actions["numbers"].trigger()
+    assert panel.sign_marks() == negatives

@@ -50,6 +50,7 @@ SPECS: tuple[ActionSpec, ...] = (
     ActionSpec("columns", "&Queries as columns (3Blue1Brown)", ("Ctrl+Shift+L",), "Draw queries as columns, as in 3Blue1Brown's videos", checkable=True, short="Queries as columns"),
     ActionSpec("numbers", "&Numbers in cells", ("Ctrl+Shift+N",), "Write the values inside small matrices", checkable=True, short="Numbers"),
     ActionSpec("contrast", "&High-contrast colours", ("Ctrl+Shift+H",), "Colours that read well on a projector", checkable=True),
+    ActionSpec("colour_safe", "Colour-&blind-safe colours", ("Ctrl+Shift+B",), "Blue–orange and white-to-purple maps that read with red–green colour blindness (off: classic blue–red)", checkable=True),
     ActionSpec("difference", "Show &change since the last edit", ("Ctrl+Shift+F",), "Draw the result as new − old after a weight edit", checkable=True, short="Show change"),
     ActionSpec("history", "&History", ("Ctrl+H",), "List every edit; click one to go back to it"),
     ActionSpec("params", "&Parameters browser", ("Ctrl+Shift+P",), "Every weight of the model by name; view and edit any of them (again: close it)"),

@@ -26,6 +26,7 @@ VIEW_NAMES = {
     "layout": "layout",
     "show_numbers": "numbers in cells",
     "high_contrast": "high-contrast colours",
+    "colour_blind_safe": "colour-blind-safe colours",
     "show_difference": "difference view",
 }
 

@@ -53,7 +53,7 @@ APP_NAME = "Transformer Step-Through Simulator"
 PLAY_SPEEDS = (("0.5 s per step", 500), ("1 s per step", 1000), ("2 s per step", 2000), ("4 s per step", 4000))
 DEFAULT_SIZE = (1500, 950)
 #: view toggles kept between runs, with their types
-DISPLAY_SETTINGS = (("layout", str), ("show_numbers", bool), ("high_contrast", bool))
+DISPLAY_SETTINGS = (("layout", str), ("show_numbers", bool), ("high_contrast", bool), ("colour_blind_safe", bool))
 
 
 def _scrolling(widget: QWidget) -> QScrollArea:
@@ -184,7 +184,7 @@ class MainWindow(QMainWindow):
             ("&File", ["new", "open", "recent", None, "open_model", None, "save", "save_as", None, "export", None, "quit"]),
             ("&Edit", ["undo", "redo", None, "history", None, "params", "table"]),
             ("&Navigate", ["next", "back", "first", "last", None, "play", None, "next_layer", "prev_layer", "next_head", "prev_head", None, "focus_sentence"]),
-            ("&View", ["causal", "scale", None, "columns", "numbers", "contrast", "difference", None,
+            ("&View", ["causal", "scale", None, "columns", "numbers", "contrast", "colour_safe", "difference", None,
                        "zoom_in", "zoom_out", "zoom_reset", None, "presentation", "leave_presentation"]),
             ("&Model", ["choose_preset", None, "presets", None, "open_model", "load_model"]),
             ("&Window", ["reset_layout"]),
@@ -301,6 +301,7 @@ class MainWindow(QMainWindow):
         )
         a["numbers"].triggered.connect(lambda on: s.undo_stack.push(SetViewCommand(s, "show_numbers", bool(on))))
         a["contrast"].triggered.connect(lambda on: s.undo_stack.push(SetViewCommand(s, "high_contrast", bool(on))))
+        a["colour_safe"].triggered.connect(lambda on: s.undo_stack.push(SetViewCommand(s, "colour_blind_safe", bool(on))))
         a["presentation"].toggled.connect(self.set_presentation)
         a["zoom_in"].triggered.connect(self.presentation.zoom_in)
         a["zoom_out"].triggered.connect(self.presentation.zoom_out)
@@ -334,6 +335,7 @@ class MainWindow(QMainWindow):
         a["columns"].setChecked(s.view.layout == LAYOUT_COLUMNS)
         a["numbers"].setChecked(s.view.show_numbers)
         a["contrast"].setChecked(s.view.high_contrast)
+        a["colour_safe"].setChecked(s.view.colour_blind_safe)
         a["difference"].setChecked(s.view.show_difference)
         current = self.preset_actions.get(s.model.info.name)
         for action in self.preset_actions.values():

@@ -32,6 +32,9 @@ class ViewOptions:
     layout: str = LAYOUT_ROWS
     show_numbers: bool = True
     high_contrast: bool = False
+    #: blue–orange and white-to-purple maps that read with red–green colour blindness (else
+    #: the classic blue–red); high contrast takes precedence
+    colour_blind_safe: bool = True
     show_difference: bool = False
 
 

@@ -50,6 +50,10 @@ ZOOM_BASE_POINT_SIZE = 10
 MIN_CELLS_WIDTH = (40, 72)
 #: axes longer than this get evenly spaced labels, not the largest rows or columns first
 MAX_RANKED_LABELS = 1024
+#: without numbers, negative cells at least this many pixels wide and high get a "−" bar (in
+#: matrices of at most MAX_SIGN_CELLS cells), so the sign reads without colour
+MIN_SIGN_CELL = 7.0
+MAX_SIGN_CELLS = 20000
 #: cells beyond the colour scale get a corner mark, up to this many per panel
 MAX_BEYOND_MARKS = 4096
 
@@ -163,6 +167,7 @@ class _Layout:
     numbers: list[tuple[QStaticText, float, float, int]]  # (text, x, y, colour index)
     masked: list[QRectF]  # runs of masked cells, hatched
     beyond: list[tuple[QPointF, QPointF, QPointF, bool]] = field(default_factory=list)  # corner marks (white?)
+    signs: list[tuple[QRectF, bool]] = field(default_factory=list)  # "−" bars on negative cells (white?)
 
 
 class _HeatmapItem(QGraphicsWidget):
@@ -245,6 +250,7 @@ class HeatmapPanel(pg.GraphicsView):
         self._font = QFont()
         self._show_numbers = True
         self._high_contrast = False
+        self._palette = colors.SAFE
         self._hover_cell: tuple[int, int] | None = None
         self._over_title = False
         self._layout: _Layout | None = None
@@ -323,7 +329,7 @@ class HeatmapPanel(pg.GraphicsView):
     def _render_image(self, data: np.ndarray, hidden: np.ndarray | None = None) -> None:
         m = self._matrix
         assert m is not None
-        argb = colors.argb_image(data, m.levels, m.kind, self._high_contrast)
+        argb = colors.argb_image(data, m.levels, m.kind, self._palette)
         if hidden is not None:
             argb[hidden] = 0  # transparent: the hatching below shows through
         argb = np.ascontiguousarray(argb)
@@ -395,9 +401,12 @@ class HeatmapPanel(pg.GraphicsView):
             self._show_numbers = show
             self._invalidate()
 
-    def set_high_contrast(self, high: bool) -> None:
-        if high != self._high_contrast:
-            self._high_contrast = high
+    def set_high_contrast(self, palette: bool | str) -> None:
+        """Draw with a palette (see ui.colors): a name, or True for high contrast."""
+        name = colors.palette_name(palette)
+        if name != self._palette:
+            self._palette = name
+            high = self._high_contrast = name == colors.HIGH
             self.setBackground("k" if high else "w")
             color = colors.HOVER_HIGH_CONTRAST if high else colors.HOVER
             self._hover_box.setPen(pg.mkPen(color, width=2))
@@ -562,7 +571,25 @@ class HeatmapPanel(pg.GraphicsView):
         return _Layout(
             plot, cell_w, cell_h, title_items, title_font, sub_items, sub_font, row_items, col_items, origin,
             label_font, bar, tick_items, numbers_font, numbers, masked, self._beyond_marks(m, left, plot_top, cell_w, cell_h),
+            [] if numbers else self._sign_marks(m, left, plot_top, cell_w, cell_h),
         )
+
+    def _sign_marks(self, m: Matrix, left: float, top: float, cell_w: float, cell_h: float) -> list[tuple[QRectF, bool]]:
+        """Without numbers, a short bar in the middle of every negative cell of a signed map,
+        so the sign reads without telling colours apart (cells too small for it get none)."""
+        data = self._shown_data
+        if m.kind != colors.DIVERGING or min(cell_w, cell_h) < MIN_SIGN_CELL or data.size > MAX_SIGN_CELLS:
+            return []
+        with np.errstate(invalid="ignore"):
+            negative = np.argwhere((data < 0) & np.isfinite(data))
+        if not len(negative):
+            return []
+        white = colors.light_text(data[negative[:, 0], negative[:, 1]], m.levels, m.kind, self._palette)
+        width, height = max(2.0, cell_w * 0.4), max(1.0, min(cell_h * 0.12, 2.5))
+        return [
+            (QRectF(left + (c + 0.5) * cell_w - width / 2, top + (r + 0.5) * cell_h - height / 2, width, height), bool(light))
+            for (r, c), light in zip(negative.tolist(), white.tolist(), strict=True)
+        ]
 
     def _beyond_marks(self, m: Matrix, left: float, top: float, cell_w: float, cell_h: float) -> list[tuple[QPointF, QPointF, QPointF, bool]]:
         """A small triangle in the top-right corner of every cell beyond the colour levels, in
@@ -572,7 +599,7 @@ class HeatmapPanel(pg.GraphicsView):
         size = max(3.0, min(cell_w, cell_h) * 0.35)
         cells = self._beyond[:MAX_BEYOND_MARKS]
         values = self._shown_data[cells[:, 0], cells[:, 1]]
-        white = colors.light_text(values, m.levels, m.kind, self._high_contrast)
+        white = colors.light_text(values, m.levels, m.kind, self._palette)
         marks = []
         for (r, c), light in zip(cells.tolist(), white.tolist(), strict=True):
             x, y = left + (c + 1) * cell_w, top + r * cell_h
@@ -612,7 +639,7 @@ class HeatmapPanel(pg.GraphicsView):
         if font is None:
             return None, []
         hatched = (np.isnan(data) | np.isneginf(data)).ravel()  # (+∞ has the scale's top colour)
-        light = colors.light_text(data, m.levels, m.kind, self._high_contrast).ravel()
+        light = colors.light_text(data, m.levels, m.kind, self._palette).ravel()
         shade = np.where(hatched, 2, light.astype(np.int8)).tolist()  # 0 black, 1 white, 2 masked
         items = []
         half_line = font.line / 2
@@ -692,6 +719,8 @@ class HeatmapPanel(pg.GraphicsView):
                 p.fillRect(rect, background)
                 p.fillRect(rect, hatch)
         p.drawImage(plot, self._image)
+        for rect, light in layout.signs:
+            p.fillRect(rect, QColor("#ffffff" if light else "#000000"))
         if layout.beyond:
             p.setPen(Qt.PenStyle.NoPen)
             for a, b, c, light in layout.beyond:
@@ -716,7 +745,7 @@ class HeatmapPanel(pg.GraphicsView):
             p.restore()
         # colour bar
         bar = layout.bar
-        p.drawImage(bar, _bar_image(self._matrix.kind, high))
+        p.drawImage(bar, _bar_image(self._matrix.kind, self._palette))
         p.setPen(QColor("#444444"))
         p.drawLine(QPointF(bar.right(), bar.top()), QPointF(bar.right(), bar.bottom()))
         for _, x, _, ty in layout.ticks:
@@ -790,6 +819,11 @@ class HeatmapPanel(pg.GraphicsView):
     def beyond_cells(self) -> np.ndarray:
         """(row, col) of the cells beyond the colour scale (drawn saturated, with a corner mark)."""
         return self._beyond
+
+    def sign_marks(self) -> int:
+        """How many negative cells carry a "−" bar (numbers off, cells big enough)."""
+        layout = self._ensure_layout()
+        return len(layout.signs) if layout is not None else 0
 
     def labels_drawn(self, axis: int) -> list[str]:
         """The row (axis 0) or column (axis 1) labels drawn, in order (thin rows or columns
@@ -906,10 +940,10 @@ def _masked_brushes(high_contrast: bool) -> tuple[QBrush, QBrush]:
     return found
 
 
-_bar_images: dict[tuple[str, bool], QImage] = {}
+_bar_images: dict[tuple[str, bool | str], QImage] = {}
 
 
-def _bar_image(kind: str, high_contrast: bool) -> QImage:
+def _bar_image(kind: str, high_contrast: bool | str) -> QImage:
     """The colour map as a one-pixel-wide column, the top end at the top."""
     key = (kind, high_contrast)
     image = _bar_images.get(key)

@@ -406,7 +406,7 @@ class ParamsBrowser(QWidget):
     def _apply_view(self) -> None:
         view = self._state.view
         self.heatmap.set_show_numbers(view.show_numbers)
-        self.heatmap.set_high_contrast(view.high_contrast)
+        self.heatmap.set_high_contrast(colors.palette_for(view))
 
     # -- bulk operations ----------------------------------------------------------------------------
     def _cell_clicked(self, row: int, col: int) -> None:

@@ -163,7 +163,7 @@ class StageCanvas(QWidget):
                 matrix = term_matrix(item, trace, state.head, self._levels, columns)
                 if item is terms[-1] and view.show_difference:
                     matrix = self._difference(matrix, item)
-                panel.set_high_contrast(view.high_contrast)
+                panel.set_high_contrast(colors.palette_for(view))
                 panel.set_show_numbers(view.show_numbers)
                 panel.set_matrix(matrix)
                 panel.set_highlights([])

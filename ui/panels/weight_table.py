@@ -164,7 +164,7 @@ class WeightTableModel(QAbstractTableModel):
         self._build_colours()
 
     def _build_colours(self) -> None:
-        high = self._state.view.high_contrast
+        high = colors.palette_for(self._state.view)
         cmap = colors.colormap(colors.DIVERGING, high)
         lo, hi = self._levels
         steps = np.linspace(lo, hi, _COLOR_STEPS)
