@@ -52,6 +52,7 @@ SPECS: tuple[ActionSpec, ...] = (
     ActionSpec("contrast", "&High-contrast colours", ("Ctrl+Shift+H",), "Colours that read well on a projector", checkable=True),
     ActionSpec("colour_safe", "Colour-&blind-safe colours", ("Ctrl+Shift+B",), "Blue–orange and white-to-purple maps that read with red–green colour blindness (off: classic blue–red)", checkable=True),
     ActionSpec("difference", "Show &change since the last edit", ("Ctrl+Shift+F",), "Draw the result as new − old after a weight edit", checkable=True, short="Show change"),
+    ActionSpec("show_table", "Show as &table", ("Ctrl+Alt+T",), "The matrix the keyboard is in (or the result) as a table of numbers with headers, for screen readers and spreadsheets"),
     ActionSpec("history", "&History", ("Ctrl+H",), "List every edit; click one to go back to it"),
     ActionSpec("params", "&Parameters browser", ("Ctrl+Shift+P",), "Every weight of the model by name; view and edit any of them (again: close it)"),
     ActionSpec("table", "&Table editor", ("Ctrl+T",), "Edit the chosen weight matrix as a table of numbers (again: close it)"),

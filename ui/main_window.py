@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 import simulator
+from ui.accessibility import name_widgets
 from ui.actions import Actions
 from ui.commands import SetOptionCommand, SetViewCommand
 from ui.export import Exporter
@@ -34,6 +35,7 @@ from ui.model_loader import ModelLoader
 from ui.panels.embedding_view import EmbeddingView
 from ui.panels.explanation import ExplanationPanel
 from ui.panels.history_view import HistoryView
+from ui.panels.matrix_table import MatrixTableDialog
 from ui.panels.navigator import PipelineNavigator
 from ui.panels.next_token import NextTokenView
 from ui.panels.params_browser import ParamsBrowser
@@ -165,6 +167,7 @@ class MainWindow(QMainWindow):
         self._restore_settings()
         self._sync_from_state()
         self._sync_side_docks()
+        name_widgets(self)  # (screen readers: every widget says what it is)
         self.canvas.setFocus()  # at start-up the arrow keys and Space step, they do not type
         if self.recovery is not None:
             self.recovery.offer_restore(self, self.sessions.adopt_recovered)
@@ -184,7 +187,7 @@ class MainWindow(QMainWindow):
             ("&File", ["new", "open", "recent", None, "open_model", None, "save", "save_as", None, "export", None, "quit"]),
             ("&Edit", ["undo", "redo", None, "history", None, "params", "table"]),
             ("&Navigate", ["next", "back", "first", "last", None, "play", None, "next_layer", "prev_layer", "next_head", "prev_head", None, "focus_sentence"]),
-            ("&View", ["causal", "scale", None, "columns", "numbers", "contrast", "colour_safe", "difference", None,
+            ("&View", ["causal", "scale", None, "columns", "numbers", "contrast", "colour_safe", "difference", "show_table", None,
                        "zoom_in", "zoom_out", "zoom_reset", None, "presentation", "leave_presentation"]),
             ("&Model", ["choose_preset", None, "presets", None, "open_model", "load_model"]),
             ("&Window", ["reset_layout"]),
@@ -307,6 +310,7 @@ class MainWindow(QMainWindow):
         a["zoom_out"].triggered.connect(self.presentation.zoom_out)
         a["zoom_reset"].triggered.connect(self.presentation.reset_zoom)
         a["reset_layout"].triggered.connect(self.reset_layout)
+        a["show_table"].triggered.connect(self.show_table)
         self.presentation.changed.connect(self._presentation_changed)
         a["leave_presentation"].triggered.connect(lambda: a["presentation"].setChecked(False))
         a["shortcuts"].triggered.connect(self.show_shortcuts)
@@ -388,6 +392,7 @@ class MainWindow(QMainWindow):
         dock.raise_()
         # raise_() alone leaves another tab in front here (PySide6 6.11, seen on X11 and
         # offscreen): choose the dock's tab in the main window's tab bars by its title
+        name_widgets(self)  # (a dock's tab bar may be new)
         for bar in self.findChildren(QTabBar):
             for i in range(bar.count()):
                 if bar.tabText(i) == dock.windowTitle():
@@ -504,6 +509,13 @@ class MainWindow(QMainWindow):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.chosen.connect(lambda name, text: self.sessions.switch_preset(name, text))
         dialog.open()
+        return dialog
+
+    def show_table(self) -> QDialog:
+        """View → Show as table: the chosen panel's matrix with headers, copyable."""
+        dialog = MatrixTableDialog(self.canvas.chosen_panel().matrix, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
         return dialog
 
     def show_shortcuts(self) -> QDialog:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QImage, QPainter, QStaticText
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem, QGraphicsWidget
 
@@ -236,6 +236,8 @@ class HeatmapPanel(pg.GraphicsView):
     title_double_clicked = Signal()
     #: the mouse came onto the title: its full text (a cut title is shown whole in the status bar)
     title_hovered = Signal(str)
+    #: Esc with the keyboard in the panel: the canvas takes the keys back (arrows step again)
+    keyboard_left = Signal()
     scrub_started = Signal(int, int)
     scrub_moved = Signal(int, int, float)  # pixels dragged upwards since the press
     scrub_finished = Signal(int, int, float)
@@ -243,6 +245,9 @@ class HeatmapPanel(pg.GraphicsView):
     def __init__(self, name: str = "", parent=None) -> None:
         super().__init__(parent=parent, background="w")
         self.setObjectName(name or "heatmap")
+        # Tab reaches a panel (its arrows then move a cell cursor); a click leaves the keys with
+        # the canvas, where the arrows step through the pass
+        self.setFocusPolicy(Qt.FocusPolicy.TabFocus)
         # a plain colour: filling it is cheaper than keeping a cached copy of it at every resize
         self.setCacheMode(self.CacheModeFlag.CacheNone)
         self._matrix: Matrix | None = None
@@ -324,6 +329,8 @@ class HeatmapPanel(pg.GraphicsView):
         if previous is None or previous.col_labels != matrix.col_labels:
             self._col_extent = _label_extent(matrix.col_labels, self._label_font)
         self._lines = self._title_lines()
+        self.setAccessibleName(f"{matrix.title} matrix")
+        self.setAccessibleDescription(self._lines[1])
         self._invalidate()
 
     def _render_image(self, data: np.ndarray, hidden: np.ndarray | None = None) -> None:
@@ -875,6 +882,60 @@ class HeatmapPanel(pg.GraphicsView):
         self._over_title = over_title
         super().mouseMoveEvent(ev)
 
+    # -- keyboard: a cell cursor ----------------------------------------------------------------------
+    def event(self, ev) -> bool:  # noqa: ANN001
+        if ev.type() == QEvent.Type.ShortcutOverride and ev.key() in _CURSOR_KEYS and self._matrix is not None and self.hasFocus():
+            ev.accept()  # the arrows move the cursor here; they step the pass only outside panels
+            return True
+        return super().event(ev)
+
+    def keyPressEvent(self, ev) -> None:  # noqa: N802 (Qt's name)
+        key = ev.key()
+        if self._matrix is None or key not in _CURSOR_KEYS or not self.hasFocus():
+            super().keyPressEvent(ev)  # (keys a cell editor inside did not use end up here too)
+            return
+        ev.accept()
+        if key == Qt.Key.Key_Escape:
+            self._set_hover_cell(None)
+            self.keyboard_left.emit()
+            return
+        rows, cols = self._shape()
+        row, col = self._hover_cell or (0, 0)
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self.cell_clicked.emit(row, col)  # (a weight cell opens its editor)
+            return
+        moves = {Qt.Key.Key_Left: (0, -1), Qt.Key.Key_Right: (0, 1), Qt.Key.Key_Up: (-1, 0), Qt.Key.Key_Down: (1, 0)}
+        if key in moves:
+            dr, dc = moves[key]
+            row, col = min(max(row + dr, 0), rows - 1), min(max(col + dc, 0), cols - 1)
+        elif key == Qt.Key.Key_Home:
+            col = 0
+        elif key == Qt.Key.Key_End:
+            col = cols - 1
+        self.move_cursor(row, col)
+
+    def move_cursor(self, row: int, col: int) -> None:
+        """Put the keyboard's cell cursor on a cell: outlined, read out and linked as on hover."""
+        if self._matrix is None:
+            return
+        rows, cols = self._shape()
+        cell = (min(max(row, 0), rows - 1), min(max(col, 0), cols - 1))
+        self._set_hover_cell(cell)
+        self.setAccessibleDescription(self._cell_description(*cell))
+
+    def _cell_description(self, row: int, col: int) -> str:
+        m = self._matrix
+        assert m is not None
+        rlabel = m.row_labels[row] if row < len(m.row_labels) and m.row_labels[row] else str(row)
+        clabel = m.col_labels[col] if col < len(m.col_labels) and m.col_labels[col] else str(col)
+        value = format_value(float(self._shown_data[row, col]))
+        return f"{m.row_axis or 'row'} {rlabel}, {m.col_axis or 'column'} {clabel}: {value}"
+
+    def focusInEvent(self, ev) -> None:  # noqa: N802 (Qt's name)
+        super().focusInEvent(ev)
+        if self._matrix is not None and ev.reason() in (Qt.FocusReason.TabFocusReason, Qt.FocusReason.BacktabFocusReason):
+            self.move_cursor(*(self._hover_cell or (0, 0)))
+
     def mouseDoubleClickEvent(self, ev) -> None:  # noqa: N802 (Qt's name)
         item_pos = self._item.mapFromScene(self.mapToScene(ev.position().toPoint()))
         if ev.button() == Qt.MouseButton.LeftButton and self.in_title(item_pos.y()):
@@ -983,6 +1044,12 @@ def same_matrix(a: Matrix, b: Matrix) -> bool:
     if x is y:
         return True
     return x.shape == y.shape and x.dtype == y.dtype and bool(np.array_equal(x, y, equal_nan=x.dtype.kind in "fc"))
+
+
+_CURSOR_KEYS = (
+    Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_Home, Qt.Key.Key_End,
+    Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Escape,
+)
 
 
 def beyond_scale(data: np.ndarray, levels: tuple[float, float]) -> np.ndarray:

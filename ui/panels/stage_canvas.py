@@ -17,7 +17,7 @@ from itertools import combinations
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPalette
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QFrame, QHBoxLayout, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
 from simulator import analysis
 from ui import colors
@@ -86,6 +86,7 @@ class StageCanvas(QWidget):
         self._scroll.setWidget(strip)
         self._scroll.setWidgetResizable(True)
         self._scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self._scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # (Tab goes from the canvas to its panels)
         self._scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(6, 6, 6, 6)
@@ -117,6 +118,11 @@ class StageCanvas(QWidget):
     def result_panel(self) -> HeatmapPanel:
         return self.panels[-1]
 
+    def chosen_panel(self) -> HeatmapPanel:
+        """The panel the keyboard is in, else the result (what "Show as table" shows)."""
+        focused = QApplication.focusWidget()
+        return focused if isinstance(focused, HeatmapPanel) and focused in self.panels else self.result_panel
+
     def operator_texts(self) -> list[str]:
         return [item for item in self._items if isinstance(item, str)]
 
@@ -141,6 +147,7 @@ class StageCanvas(QWidget):
             panel.cell_clicked.connect(lambda r, c, p=panel: self.weight_cell_clicked.emit(p, r, c))
             panel.title_double_clicked.connect(lambda i=index: self.toggle_solo(i))
             panel.title_hovered.connect(self._state.message.emit)
+            panel.keyboard_left.connect(self.setFocus)
             self._panels.append(panel)
         n_ops = sum(1 for item in items if isinstance(item, str))
         while len(self._operators) < n_ops:
