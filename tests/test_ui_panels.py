@@ -697,7 +697,7 @@ def test_embedding_fixed_axes_switch_to_fit_this_sentence_and_back(qtbot) -> Non
     fixed = view.points()
     QTest.mouseClick(box, Qt.MouseButton.LeftButton)
     assert not view.is_fixed()
-    (before, after), ratio = pca_2d([state.trace["blocks.1.resid_pre"], state.trace["blocks.1.resid_post"]])
+    (_, after), ratio = pca_2d([state.trace["blocks.1.resid_pre"], state.trace["blocks.1.resid_post"]])
     np.testing.assert_array_equal(view.points()[1], after)
     assert view.plot.getPlotItem().getAxis("bottom").labelText == f"PC1 ({ratio[0] * 100:.0f}% of variance)"
     assert sorted(w for w, _ in view.references()) == ["money", "river", "spy", "water"], "landmarks in both modes"
