@@ -98,24 +98,33 @@ class ExportOptions:
     @classmethod
     def load(cls, settings: QSettings | None) -> ExportOptions:
         """The remembered choices; a missing or damaged value falls back to its default."""
-        if settings is None:
-            return cls()
+        return cls.read(settings)[0]
+
+    @classmethod
+    def read(cls, settings: QSettings | None) -> tuple[ExportOptions, list[str]]:
+        """The remembered choices and the names of the saved values that could not be read
+        (each of those falls back to its default)."""
         default = cls()
+        if settings is None:
+            return default, []
+        damaged: list[str] = []
 
-        def value(name: str) -> Any:
-            return settings.value(f"{SETTINGS_GROUP}/{name}")
+        def value(name: str, allowed: dict[str, Any], fallback: Any) -> Any:
+            raw = settings.value(f"{SETTINGS_GROUP}/{name}")
+            if raw is None:
+                return fallback
+            key = str(raw).lower() if isinstance(raw, (str, bool, int)) else None
+            if key not in allowed:
+                damaged.append(name)
+                return fallback
+            return allowed[key]
 
-        def flag(name: str, fallback: bool) -> bool:
-            raw = value(name)
-            if isinstance(raw, bool):
-                return raw
-            return {"true": True, "false": False}.get(str(raw).lower(), fallback) if raw is not None else fallback
-
-        size = value("size")
-        size = size if size in [key for key, _, _ in SIZES] else default.size
-        scale = value("scale")
-        scale = int(scale) if str(scale) in [str(k) for k in SCALES] else default.scale
-        return cls(size, scale, flag("caption", default.caption), flag("heads", default.heads))
+        flags = {"true": True, "false": False}
+        size = value("size", {key: key for key, _, _ in SIZES}, default.size)
+        scale = value("scale", {str(k): k for k in SCALES}, default.scale)
+        caption = value("caption", flags, default.caption)
+        heads = value("heads", flags, default.heads)
+        return cls(size, scale, caption, heads), damaged
 
     def save(self, settings: QSettings | None) -> None:
         """Remember these choices for the next export (and the next start)."""
@@ -426,7 +435,13 @@ class Exporter(QObject):
         self._window = window
         #: where the export choices are remembered (the window's settings unless given)
         self._settings = settings if settings is not None else getattr(window, "settings", None)
-        self._options = ExportOptions.load(self._settings)
+        self._options, damaged = ExportOptions.read(self._settings)
+        #: said with the next export: which saved choices could not be read (they are set aside)
+        self._damaged_note = ""
+        if damaged:
+            for name in damaged:
+                self._settings.remove(f"{SETTINGS_GROUP}/{name}")
+            self._damaged_note = f"; the saved export options could not be read ({', '.join(damaged)}) and were set back to the defaults"
         self._folder = str(Path.home())
         self.last_written: list[Path] = []
 
@@ -542,7 +557,7 @@ class Exporter(QObject):
         self._folder = str(folder)
         done = len(self.last_written)
         note = "" if done == n else f" (cancelled after {done} of {n})"
-        self._state.message.emit(f"Wrote {done} stage pictures to {folder}{note}")
+        self._state.message.emit(f"Wrote {done} stage pictures to {folder}{note}{self._told_damaged()}")
         return done == n
 
     # -- internals -----------------------------------------------------------------------------
@@ -566,8 +581,13 @@ class Exporter(QObject):
             return False
         self._folder = str(written.parent)
         self.last_written = [written]
-        self._state.message.emit(f"Wrote {written}")
+        self._state.message.emit(f"Wrote {written}{self._told_damaged()}")
         return True
+
+    def _told_damaged(self) -> str:
+        """The note on unreadable saved export options, once."""
+        note, self._damaged_note = self._damaged_note, ""
+        return note
 
     def _shown_head(self) -> int | None:
         return self._state.head if shows_one_head(self._state, self._state.stage_id) else None
