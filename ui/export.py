@@ -155,7 +155,7 @@ class ExportOptionsDialog(QDialog):
         self.caption_box = QCheckBox("Caption: model, sentence and stage")
         self.caption_box.setObjectName("exportCaption")
         self.caption_box.setChecked(options.caption)
-        self.heads_box = QCheckBox("Every head of the per-head stages")
+        self.heads_box = QCheckBox("Every head of the per-head stages", self)
         self.heads_box.setObjectName("exportHeads")
         self.heads_box.setChecked(options.heads)
         self.heads_box.setVisible(kind == "all")
