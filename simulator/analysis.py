@@ -7,6 +7,7 @@ itself, and they can be tested (and used from notebooks) without Qt.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -150,3 +151,86 @@ def cosine_similarity(a: np.ndarray | Sequence[float], b: np.ndarray | Sequence[
     uy = np.divide(y2, ny[:, None], out=np.zeros_like(y2), where=ny[:, None] > 0)
     table = np.clip(ux @ uy.T, -1.0, 1.0)
     return float(table[0, 0]) if x.ndim == 1 else table
+
+
+@dataclass(frozen=True)
+class Basis2D:
+    """A fixed 2-D frame for row vectors: the centre and the two axes points are projected on.
+
+    ``axes`` is ``[2, d]`` with unit rows, or zero rows where there was no direction of variation;
+    ``ratio`` is the fraction of the fitted rows' variance each axis explains.
+    """
+
+    mean: np.ndarray
+    axes: np.ndarray
+    ratio: np.ndarray
+
+
+def pca_basis(arrays: Sequence[np.ndarray], max_rows: int | None = None) -> Basis2D:
+    """The two main axes of all rows of ``arrays`` (``[n_i, d]``, same ``d``), kept for later use.
+
+    Fitted once (for example on a model's token embeddings ``W_E``) and reused with
+    :func:`project_2d`, it gives every sentence the same picture, so a word's point can be
+    compared between sentences; :func:`pca_2d` instead fits each picture anew. The result is
+    deterministic and each axis is oriented so that its largest loading is positive (the frame
+    does not flip between calls). Fewer than two directions of variation (one row, identical
+    rows, ``d = 1``) leave the missing axes zero, never NaN; rows holding NaN or ±inf are left
+    out of the fit. ``max_rows`` fits on that many evenly spaced rows at most (the same ones on
+    every call), so a 50,000-word vocabulary takes a fraction of a second instead of seconds.
+    """
+    mats = [np.asarray(a) for a in arrays]
+    if not mats:
+        raise ValueError("pca_basis needs at least one array")
+    for m in mats:
+        if m.ndim != 2:
+            raise ValueError(f"pca_basis needs 2-D arrays of row vectors, got shape {m.shape}")
+        if m.shape[1] != mats[0].shape[1]:
+            raise ValueError("all arrays given to pca_basis must have the same number of columns")
+    if max_rows is not None and (isinstance(max_rows, bool) or int(max_rows) != max_rows or max_rows < 1):
+        raise ValueError(f"max_rows must be a whole number of at least 1, got {max_rows!r}")
+    stacked = mats[0] if len(mats) == 1 else np.concatenate(mats, axis=0)
+    if max_rows is not None and stacked.shape[0] > max_rows:
+        stacked = stacked[np.linspace(0, stacked.shape[0] - 1, int(max_rows)).round().astype(int)]
+    d = stacked.shape[1]
+    rows = stacked[np.all(np.isfinite(stacked), axis=1)]
+    axes = np.zeros((2, d))
+    ratio = np.zeros(2)
+    rows = rows.astype(np.float64)
+    if not rows.shape[0] or not d:
+        return Basis2D(np.zeros(d), axes, ratio)
+    scale = float(np.abs(rows).max())
+    unit = rows / scale if scale > 0 else rows  # keeps squares of huge values finite
+    centre = unit.mean(axis=0)
+    centred = unit - centre
+    power, vectors = np.linalg.eigh(centred.T @ centred)
+    power, vectors = power[::-1], vectors[:, ::-1]  # largest first
+    total = float(np.clip(power, 0, None).sum())
+    # variation at the level of rounding noise is no direction: identical points stay identical
+    floor = max(1e-24 * rows.shape[0], 1e-10 * float(power[0]))
+    for j in range(min(2, d)):
+        if power[j] <= floor:
+            break
+        axis = vectors[:, j]
+        axes[j] = axis if axis[np.argmax(np.abs(axis))] >= 0 else -axis
+        ratio[j] = power[j] / total
+    return Basis2D(centre * scale, axes, ratio)
+
+
+def project_2d(basis: Basis2D, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """Coordinates ``[n_i, 2]`` of each ``[n_i, d]`` array in ``basis`` (``(x − mean) · axes``).
+
+    Rows holding NaN or ±inf cannot be placed and are put at (0, 0), as :func:`pca_2d` does.
+    """
+    d = basis.mean.shape[0]
+    out = []
+    for a in arrays:
+        m = np.asarray(a, dtype=np.float64)
+        if m.ndim != 2 or m.shape[1] != d:
+            raise ValueError(f"project_2d needs [n, {d}] arrays, got shape {m.shape}")
+        finite = np.all(np.isfinite(m), axis=1)
+        coords = np.zeros((m.shape[0], 2))
+        with np.errstate(over="ignore", invalid="ignore"):
+            coords[finite] = (m[finite] - basis.mean) @ basis.axes.T
+        coords[~np.isfinite(coords)] = 0.0
+        out.append(coords)
+    return out

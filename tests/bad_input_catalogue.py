@@ -256,6 +256,7 @@ CATALOGUE: tuple[Case, ...] = (
     Case(EXPORT, "every stage into a file instead of a folder", "it is not an existing folder"),
     Case(EXPORT, "PNG over an earlier picture onto a full disk", "disk is full; the previous file is unchanged"),
     Case(EXPORT, "every stage over an earlier export, the disk full at the third", "the previous file is unchanged (2 of"),
+    Case(EXPORT, "saved export options size=4000x9 and scale=7", "saved export options could not be read (size, scale)"),
 )
 
 

@@ -34,12 +34,16 @@ def _unexpected_dialog(*args, **kwargs):
 @pytest.fixture
 def make_main_window(qtbot, settings_path, monkeypatch) -> Callable:
     """Factory for shown main windows with temporary settings (recovery copies go next to them);
-    checks for leftovers after. Message boxes fail the test unless the test replaces them."""
+    checks for leftovers after. Message boxes and the export options dialog fail the test unless
+    the test replaces them."""
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication, QMessageBox
 
     for name in ("question", "warning", "information", "critical"):
         monkeypatch.setattr(QMessageBox, name, _unexpected_dialog)
+    from ui.export import ExportOptionsDialog
+
+    monkeypatch.setattr(ExportOptionsDialog, "ask", staticmethod(_unexpected_dialog))
 
     from ui.app import LaunchOptions, build_window
 

@@ -176,3 +176,95 @@ def test_change_is_new_minus_old_where_both_are_finite() -> None:
         got = analysis.change(old, new)
     expected = [[0.5, -np.inf, -np.inf, np.inf], [4.0, 0.0, np.inf, 1.0]]
     np.testing.assert_array_equal(got, np.array(expected, dtype=np.float32))
+
+
+# -- pca_basis / project_2d: the fixed frame of the embedding view ------------------------------------
+def test_pca_basis_axes_are_the_covariance_eigenvectors_and_match_pca_2d() -> None:
+    rng = np.random.default_rng(3)
+    rows = rng.standard_normal((40, 6)) * np.array([5.0, 3.0, 1.0, 0.5, 0.2, 0.1])
+    basis = analysis.pca_basis([rows])
+    values, vectors = np.linalg.eigh(np.cov(rows.T))
+    for j in range(2):
+        assert abs(abs(float(basis.axes[j] @ vectors[:, -1 - j])) - 1) < 1e-9
+    np.testing.assert_allclose(basis.ratio, values[::-1][:2] / values.sum(), rtol=1e-9)
+    np.testing.assert_allclose(basis.mean, rows.mean(axis=0), atol=1e-12)
+    (coords,) = analysis.project_2d(basis, [rows])
+    (expected,), ratio = pca_2d([rows])
+    np.testing.assert_allclose(coords, expected, atol=1e-9)  # the same axes, the same signs
+    np.testing.assert_allclose(basis.ratio, ratio, rtol=1e-9)
+
+
+def test_pca_basis_is_deterministic_and_its_orientation_stable() -> None:
+    rng = np.random.default_rng(4)
+    rows = rng.standard_normal((30, 5)) @ rng.standard_normal((5, 5))
+    first = analysis.pca_basis([rows])
+    again = analysis.pca_basis([rows])
+    shuffled = analysis.pca_basis([rows[rng.permutation(30)]])
+    split = analysis.pca_basis([rows[:10], rows[10:]])
+    for other in (again, shuffled, split):
+        np.testing.assert_allclose(other.axes, first.axes, atol=1e-10)  # never flipped
+    np.testing.assert_array_equal(again.axes, first.axes)
+    for axis in first.axes:
+        assert axis[np.argmax(np.abs(axis))] > 0, "each axis's largest loading is positive"
+        assert np.linalg.norm(axis) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [np.ones((1, 5)), np.zeros((1, 5)), np.full((4, 3), 0.1), np.arange(6.0).reshape(6, 1), np.zeros((0, 4)),
+     np.array([[1.0, np.nan, 2.0], [np.inf, 0, 0], [3.0, 1.0, 2.0]])],
+    ids=["one row", "one zero row", "identical rows", "one column", "no rows", "non-finite rows"],
+)
+def test_pca_basis_degenerate_vocabularies_give_no_nan(rows) -> None:
+    basis = analysis.pca_basis([rows])
+    assert basis.axes.shape == (2, rows.shape[1])
+    assert np.all(np.isfinite(basis.axes)) and np.all(np.isfinite(basis.ratio)) and np.all(np.isfinite(basis.mean))
+    (coords,) = analysis.project_2d(basis, [rows])
+    assert coords.shape == (rows.shape[0], 2) and np.all(np.isfinite(coords))
+    if rows.shape[0] == 1:
+        np.testing.assert_array_equal(basis.axes, np.zeros((2, rows.shape[1])))
+        np.testing.assert_array_equal(coords, np.zeros((1, 2)))
+        np.testing.assert_array_equal(basis.mean, rows[0])
+
+
+def test_pca_basis_on_a_line_has_one_axis() -> None:
+    rows = np.outer(np.arange(5.0), [1.0, 2.0, 2.0])
+    basis = analysis.pca_basis([rows])
+    np.testing.assert_allclose(basis.axes[0], [1 / 3, 2 / 3, 2 / 3], atol=1e-12)
+    np.testing.assert_array_equal(basis.axes[1], [0.0, 0.0, 0.0])
+    np.testing.assert_allclose(basis.ratio, [1.0, 0.0], atol=1e-12)
+
+
+def test_pca_basis_of_huge_values_stays_finite() -> None:
+    rows = np.array([[1e300, 0.0], [-1e300, 1e299], [0.0, -1e299]])
+    basis = analysis.pca_basis([rows])
+    assert np.all(np.isfinite(basis.axes)) and basis.ratio[0] > 0.9
+    (coords,) = analysis.project_2d(basis, [rows])
+    assert np.all(np.isfinite(coords))
+
+
+def test_pca_basis_max_rows_fits_on_evenly_spaced_rows() -> None:
+    rng = np.random.default_rng(5)
+    rows = rng.standard_normal((1000, 4)) * np.array([4.0, 2.0, 1.0, 0.5])
+    sampled = analysis.pca_basis([rows], max_rows=100)
+    np.testing.assert_array_equal(sampled.axes, analysis.pca_basis([rows], max_rows=100).axes)
+    np.testing.assert_allclose(sampled.axes, analysis.pca_basis([rows[np.linspace(0, 999, 100).round().astype(int)]]).axes)
+    assert abs(float(sampled.axes[0] @ analysis.pca_basis([rows]).axes[0])) > 0.99
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises(ValueError, match="max_rows"):
+            analysis.pca_basis([rows], max_rows=bad)
+
+
+def test_project_2d_places_non_finite_rows_at_the_origin_and_checks_widths() -> None:
+    basis = analysis.pca_basis([np.eye(3)])
+    (coords,) = analysis.project_2d(basis, [np.array([[np.nan, 0, 0], [1e308, -1e308, 1e308], [1.0, 0, 0]])])
+    np.testing.assert_array_equal(coords[0], [0.0, 0.0])
+    assert np.all(np.isfinite(coords))
+    with pytest.raises(ValueError, match="project_2d"):
+        analysis.project_2d(basis, [np.zeros((2, 4))])
+    with pytest.raises(ValueError, match="pca_basis"):
+        analysis.pca_basis([np.zeros((2, 3)), np.zeros((2, 4))])
+    with pytest.raises(ValueError, match="pca_basis"):
+        analysis.pca_basis([np.zeros(3)])
+    with pytest.raises(ValueError, match="pca_basis"):
+        analysis.pca_basis([])

@@ -22,7 +22,8 @@ from typing import Callable
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QImage
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QFileDialog, QLineEdit, QMessageBox
 
@@ -688,8 +689,24 @@ def _half_written_saves(monkeypatch, fail_on: int) -> None:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("case", rows(EXPORT))
-def test_export(case: Case, make_main_window, tmp_path: Path, monkeypatch) -> None:
+def test_export(case: Case, make_main_window, tmp_path: Path, monkeypatch, settings_path: Path) -> None:
     dialogs = Dialogs(monkeypatch)
+    if case.input.startswith("saved export options"):  # a damaged saved choice: said with the next export
+        settings_path.write_text("[export]\n" + case.input.split("options ", 1)[1].replace(" and ", "\n") + "\ncaption=true\n")
+        window = make_main_window(text="a fluffy blue creature", stage="blocks.0.attn.q")
+        assert window.exporter.canvas_png(str(tmp_path / "picture.png"))
+        assert_clear(window.statusBar().currentMessage(), case)
+        assert "set back to the defaults" in window.statusBar().currentMessage()
+        size = window.canvas.size()
+        assert QImage(str(tmp_path / "picture.png")).size() == QSize(size.width(), size.height() + 32), "the good choice (caption) still applies"
+        assert window.exporter.canvas_png(str(tmp_path / "again.png"))
+        assert "could not be read" not in window.statusBar().currentMessage(), "said once"
+        from PySide6.QtCore import QSettings
+
+        kept = QSettings(str(settings_path), QSettings.Format.IniFormat)
+        assert not kept.contains("export/size") and not kept.contains("export/scale"), "the damaged values were set aside"
+        assert not dialogs.warnings
+        return
     window = make_main_window(text="a fluffy blue creature", stage="blocks.0.attn.q")
     before = Snapshot(window)
     exporter = window.exporter

@@ -9,10 +9,19 @@ import pytest
 from PySide6.QtCore import QPoint, QRectF, QSize, Qt
 from PySide6.QtGui import QContextMenuEvent, QGuiApplication, QImage, QPainter
 from PySide6.QtSvg import QSvgRenderer
-from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog, QMenu, QMessageBox, QProgressDialog
+from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog, QLabel, QMenu, QMessageBox, QProgressDialog
 
 from tests.gui_actions import panel_for
-from ui.export import ExportError, export_all_stages, export_png, export_svg, stage_file_names
+from ui.export import (
+    ExportError,
+    ExportOptions,
+    ExportOptionsDialog,
+    export_all_stages,
+    export_jobs,
+    export_png,
+    export_svg,
+    stage_file_names,
+)
 
 
 def distinct_colours(image: QImage, samples: int = 40) -> int:
@@ -44,7 +53,8 @@ def test_canvas_exports_as_png_and_svg(make_main_window, tmp_path, monkeypatch) 
     assert text.lstrip().startswith("<?xml") and "<svg" in text
     assert window.state.trace.stage("blocks.0.attn.scores").title in text, "the header is vector text"
     assert distinct_colours(svg_as_image(tmp_path / "scores.svg")) > 30
-    # through the menu, with the file dialog answered
+    # through the menu, with the options and file dialogs answered
+    monkeypatch.setattr(ExportOptionsDialog, "ask", staticmethod(lambda parent, options, kind: options))
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "from-menu.png"), ""))
     window.actions["export_png"].trigger()
     assert distinct_colours(QImage(str(tmp_path / "from-menu.png"))) > 30
@@ -109,6 +119,7 @@ def test_copy_to_clipboard(make_main_window) -> None:
 def test_export_all_stages_writes_numbered_pngs_in_forward_order(make_main_window, tmp_path, monkeypatch) -> None:
     window = make_main_window(text="a fluffy blue creature", stage="blocks.0.attn.z")
     ids = window.state.model.stage_ids()
+    monkeypatch.setattr(ExportOptionsDialog, "ask", staticmethod(lambda parent, options, kind: options))
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(tmp_path))
     window.actions["export_all"].trigger()
     files = sorted(p.name for p in tmp_path.glob("*.png"))
@@ -226,3 +237,142 @@ def test_a_failing_export_of_every_stage_keeps_the_earlier_pictures(make_main_wi
     assert "disk is full" in warnings[0] and "the previous file is unchanged" in warnings[0]
     assert f"2 of {n} pictures were written" in warnings[0]
     assert window.state.stage_id == "embed"
+
+
+# -- size, resolution, caption, every head ------------------------------------------------------------
+def _answer_options(monkeypatch, options: ExportOptions | None, asked: list | None = None) -> None:  # noqa: ANN001
+    def ask(parent, current, kind):  # noqa: ANN001, ANN202
+        if asked is not None:
+            asked.append((current, kind))
+        return options
+
+    monkeypatch.setattr(ExportOptionsDialog, "ask", staticmethod(ask))
+
+
+@pytest.mark.parametrize(
+    ("size", "scale", "caption", "expected"),
+    [("1920x1080", 1, False, (1920, 1080)), ("1920x1080", 2, True, (3840, 2160)), ("1280x720", 1, True, (1280, 720)),
+     ("1280x720", 2, False, (2560, 1440)), ("shown", 2, False, None), ("shown", 1, True, None)],
+)
+def test_an_exported_png_has_the_chosen_pixel_size(make_main_window, tmp_path, size, scale, caption, expected) -> None:
+    window = make_main_window(text="a fluffy blue creature", stage="blocks.0.attn.scores")
+    options = ExportOptions(size=size, scale=scale, caption=caption)
+    shown = window.canvas.size()
+    if expected is None:
+        expected = (shown.width() * scale, (shown.height() + (32 if caption else 0)) * scale)
+    window.exporter.set_options(options)
+    assert window.exporter.canvas_png(str(tmp_path / "slide.png"))
+    image = QImage(str(tmp_path / "slide.png"))
+    assert (image.width(), image.height()) == expected
+    assert options.pixel_size(shown) == QSize(*expected)
+    assert distinct_colours(image) > 30, "the canvas is drawn, not a blank picture"
+
+
+def _ink(image: QImage, top: int, bottom: int, right: int) -> int:
+    """How many pixels of the rows top..bottom, left of ``right``, differ from the corner colour."""
+    corner = image.pixel(0, 0)
+    return sum(image.pixel(x, y) != corner for y in range(top, bottom) for x in range(right))
+
+
+def test_a_caption_names_the_model_sentence_and_stage(make_main_window, tmp_path, monkeypatch) -> None:
+    window = make_main_window(text="a fluffy blue creature", stage="blocks.0.attn.scores")
+    state = window.state
+    strip = round(1080 * 0.05)
+    square = QLabel("a square picture")
+    square.resize(400, 400)
+    for caption in (False, True):
+        export_png(square, tmp_path / f"c{caption}.png", ExportOptions("1920x1080", 1, caption), "Toy · a caption")
+    plain, captioned = QImage(str(tmp_path / "cFalse.png")), QImage(str(tmp_path / "cTrue.png"))
+    left = (1920 - 400 * (1080 - strip) / 400) / 2  # the square, scaled to the height, is centred
+    assert _ink(plain, 0, strip, int(left) - 2) == 0, "without a caption the top left is blank"
+    assert _ink(captioned, 0, strip, int(left) - 2) > 50, "the caption strip holds text"
+    export_png(window.canvas, tmp_path / "canvas.png", ExportOptions("1920x1080", 1, True), "x")
+    assert distinct_colours(QImage(str(tmp_path / "canvas.png"))) > 30
+    # the menu's SVG: the caption is vector text with the model, the sentence and the stage
+    _answer_options(monkeypatch, ExportOptions("1280x720", 1, caption=True))
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "slide.svg"), ""))
+    window.actions["export_svg"].trigger()
+    text = (tmp_path / "slide.svg").read_text()
+    title = state.trace.stage("blocks.0.attn.scores").title
+    caption = next(line for line in text.splitlines() if "a fluffy blue creature" in line)
+    assert state.model.info.title in caption and title in caption and "head 0" in caption
+    assert 'viewBox="0 0 1280 720"' in text and 'width="338.667mm"' in text, "1280 × 720 at 96 dpi"
+    assert distinct_colours(svg_as_image(tmp_path / "slide.svg", QSize(1280, 720))) > 30
+
+
+def test_the_export_options_are_asked_first_and_remembered(make_main_window, tmp_path, monkeypatch, settings_path) -> None:
+    from PySide6.QtCore import QSettings
+
+    window = make_main_window(stage="embed")
+    asked: list = []
+    chosen = ExportOptions("1280x720", 2, caption=True, heads=False)
+    _answer_options(monkeypatch, chosen, asked)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "menu.png"), ""))
+    window.actions["export_png"].trigger()
+    assert asked == [(ExportOptions(), "png")], "the dialog opens with the remembered (default) choices"
+    assert QImage(str(tmp_path / "menu.png")).size() == QSize(2560, 1440)
+    window.settings.sync()
+    assert ExportOptions.load(QSettings(str(settings_path), QSettings.Format.IniFormat)) == chosen, "kept for the next start"
+    window.actions["export_png"].trigger()
+    assert asked[-1] == (chosen, "png")
+    # Cancel in the options dialog: no file dialog, nothing written
+    _answer_options(monkeypatch, None)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: pytest.fail("the file dialog opened after Cancel"))
+    assert not window.exporter.canvas_png() and not window.exporter.canvas_svg() and not window.exporter.all_stages()
+    assert window.exporter.options() == chosen
+
+
+def test_damaged_export_settings_fall_back_to_the_defaults(tmp_path) -> None:
+    from PySide6.QtCore import QSettings
+
+    settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    for key, value in (("size", "4000x9"), ("scale", "7"), ("caption", "maybe"), ("heads", [1, 2])):
+        settings.setValue(f"export/{key}", value)
+    assert ExportOptions.load(settings) == ExportOptions()
+    settings.setValue("export/caption", "true")
+    settings.setValue("export/scale", "2")
+    assert ExportOptions.load(settings) == ExportOptions(scale=2, caption=True)
+
+
+def test_the_options_dialog_shows_the_choices_for_its_export(qtbot) -> None:
+    options = ExportOptions("1920x1080", 2, caption=True, heads=True)
+    for kind in ("png", "svg", "all"):
+        dialog = ExportOptionsDialog(None, options, kind)
+        qtbot.addWidget(dialog)
+        assert dialog.options() == ExportOptions("1920x1080", 2, True, True)
+        assert dialog.scale_choice.isEnabled() == (kind != "svg")
+        assert (dialog.heads_box.parent() is dialog and not dialog.heads_box.isHidden()) == (kind == "all")
+    dialog.size_choice.setCurrentIndex(dialog.size_choice.findData("shown"))
+    dialog.caption_box.setChecked(False)
+    assert dialog.options() == ExportOptions("shown", 2, False, True)
+
+
+def test_all_stages_with_every_head_writes_one_picture_per_head(make_main_window, tmp_path, monkeypatch) -> None:
+    window = make_main_window(text="a fluffy blue creature", stage="blocks.0.attn.z", head=1)
+    state = window.state
+    n_heads = state.model.config.n_heads
+    assert n_heads == 2
+    _answer_options(monkeypatch, ExportOptions(heads=True, caption=True))
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(tmp_path))
+    window.actions["export_all"].trigger()
+    files = sorted(p.name for p in tmp_path.glob("*.png"))
+    ids = state.model.stage_ids()
+    per_head = [sid for sid in ids if state.model.graph[sid].has_heads]  # with two heads, attn_out shows both
+    assert "blocks.0.attn.q" in per_head and "blocks.1.attn.pattern" in per_head and "blocks.0.attn_out" not in per_head
+    names = dict(zip(ids, stage_file_names(ids)))
+    for sid in ids:
+        stem = names[sid][:-4]
+        heads = sorted(f for f in files if f.startswith(stem + "-head"))
+        if sid in per_head:
+            assert heads == [f"{stem}-head{h}.png" for h in range(n_heads)], sid
+            assert names[sid] not in files
+            first, second = (tmp_path / h for h in heads)
+            assert first.read_bytes() != second.read_bytes(), f"{sid}: each head is its own picture"
+        else:
+            assert heads == [] and names[sid] in files, sid
+    assert files == sorted(name for _, _, name in export_jobs(state, heads=True))
+    assert len(files) == len(ids) + (n_heads - 1) * sum(1 for _, h, _ in export_jobs(state, True) if h == 0)
+    assert state.stage_id == "blocks.0.attn.z" and state.head == 1, "the stage and head on screen are put back"
+    assert f"Wrote {len(files)} stage pictures" in window.statusBar().currentMessage()
+    # without "every head": one picture per stage, as before
+    assert [name for _, _, name in export_jobs(state, heads=False)] == stage_file_names(ids)

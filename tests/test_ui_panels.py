@@ -3,20 +3,21 @@ next-token view and embedding view. Input goes through real mouse and key events
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import numpy as np
 import pytest
 from PySide6.QtCore import QItemSelectionModel, Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QLabel, QLineEdit, QTreeWidgetItemIterator
+from PySide6.QtWidgets import QCheckBox, QLabel, QLineEdit, QTreeWidgetItemIterator
 
 import simulator
-from simulator.analysis import pca_2d, top_k
+from simulator.analysis import pca_2d, pca_basis, project_2d, top_k
 from simulator.stages import param_shapes
 from ui.commands import SetOptionCommand, SetParamCommand, SetTextCommand
 from ui.math_html import equation_plain
-from ui.panels.embedding_view import EmbeddingView
+from ui.panels.embedding_view import EmbeddingView, place_labels
 from ui.panels.explanation import EXPLANATIONS_DIR, ExplanationPanel, fill_shapes, parse_explanation, resolve
 from ui.panels.navigator import STAGE_ROLE, PipelineNavigator
 from ui.panels.next_token import NextTokenView
@@ -559,6 +560,8 @@ def test_encoders_get_an_explanation_instead_of_bars(qtbot) -> None:
 def test_embedding_points_are_the_pca_of_before_and_after(state, qtbot) -> None:
     view = EmbeddingView(state)
     shown(view, qtbot, (500, 350))
+    assert view.is_fixed(), "fixed axes are the default"
+    view.set_fixed(False)  # fit to this sentence
     state.set_stage("blocks.1.mlp.pre")
     assert view.layer() == 1 and view.stage_pair() == ("blocks.1.resid_pre", "blocks.1.resid_post")
     (before, after), ratio = pca_2d([state.trace["blocks.1.resid_pre"], state.trace["blocks.1.resid_post"]])
@@ -619,6 +622,7 @@ def test_embedding_one_unmoved_token_gives_no_nan(state, qtbot) -> None:
     state.undo_stack.push(SetTextCommand(state, "cat"))
     view = EmbeddingView(state)
     shown(view, qtbot, (500, 350))
+    view.set_fixed(False)
     state.set_stage("blocks.0.resid_post")
     before, after = view.points()
     np.testing.assert_array_equal(before, np.zeros((1, 2)))
@@ -651,6 +655,112 @@ def test_embedding_without_blocks(qtbot) -> None:
     shown(view, qtbot)
     assert view.layer() is None and view.stage_pair() is None
     assert view.findChild(QLabel, "embeddingUnsupported").isVisible() and not view.plot.isVisible()
+
+
+def _bank_point(view: EmbeddingView, state: AppState, text: str) -> np.ndarray:
+    state.undo_stack.push(SetTextCommand(state, text))
+    return view.points()[1][list(state.trace.tokens).index("bank")]
+
+
+def test_embedding_fixed_axes_let_bank_be_compared_between_sentences(qtbot) -> None:
+    """Fixed per model (the default), "bank" after the river clue and after the money clue is
+    drawn in one frame: it moves, towards the river landmark or the money landmark."""
+    state = AppState(simulator.load("bank"), "the cat walks by the river bank")
+    view = EmbeddingView(state)
+    shown(view, qtbot, (520, 420))
+    state.set_stage("blocks.1.resid_post")
+    basis = view.basis()
+    river_bank = _bank_point(view, state, "the cat walks by the river bank")
+    money_bank = _bank_point(view, state, "the money in the bank")
+    plain_bank = _bank_point(view, state, "the dog sits on the bank")
+    assert view.basis() is basis, "the frame is computed once per model"
+    refs = dict(view.references())
+    assert sorted(refs) == ["money", "river", "spy", "water"], "the reference words this vocabulary has"
+    assert np.linalg.norm(river_bank - money_bank) > 1.0, (river_bank, money_bank)
+    distance = lambda a, b: float(np.linalg.norm(a - b))  # noqa: E731
+    assert distance(river_bank, refs["river"]) < distance(river_bank, refs["money"])
+    assert distance(money_bank, refs["money"]) < distance(money_bank, refs["river"])
+    assert distance(plain_bank, river_bank) > 0.5 and distance(plain_bank, money_bank) > 0.5
+    # the same sentence's before-points sit where the frame puts the stream, whatever the sentence
+    before = view.points()[0]
+    np.testing.assert_allclose(before, project_2d(basis, [state.trace["blocks.1.resid_pre"]])[0])
+    assert view.plot.getPlotItem().getAxis("bottom").labelText.startswith("Fixed axis 1")
+
+
+def test_embedding_fixed_axes_switch_to_fit_this_sentence_and_back(qtbot) -> None:
+    state = AppState(simulator.load("bank"), "the money in the bank")
+    view = EmbeddingView(state)
+    shown(view, qtbot, (520, 420))
+    state.set_stage("blocks.1.resid_post")
+    box = view.findChild(QCheckBox, "fixedAxes")
+    assert box.isChecked() and view.is_fixed()
+    fixed = view.points()
+    QTest.mouseClick(box, Qt.MouseButton.LeftButton)
+    assert not view.is_fixed()
+    (_, after), ratio = pca_2d([state.trace["blocks.1.resid_pre"], state.trace["blocks.1.resid_post"]])
+    np.testing.assert_array_equal(view.points()[1], after)
+    assert view.plot.getPlotItem().getAxis("bottom").labelText == f"PC1 ({ratio[0] * 100:.0f}% of variance)"
+    assert sorted(w for w, _ in view.references()) == ["money", "river", "spy", "water"], "landmarks in both modes"
+    QTest.mouseClick(box, Qt.MouseButton.LeftButton)
+    np.testing.assert_array_equal(view.points()[1], fixed[1])
+
+
+def test_embedding_fixed_axes_follow_the_model_and_its_embedding(qtbot) -> None:
+    state = AppState(simulator.load("bank"), "the money in the bank")
+    view = EmbeddingView(state)
+    qtbot.addWidget(view)
+    first = view.basis()
+    state.undo_stack.push(SetParamCommand(state, "embed.W_E", state.model.params["embed.W_E"] * 2.0))
+    assert view.basis() is not first, "an edited embedding is a new frame"
+    np.testing.assert_allclose(view.basis().mean, 2 * first.mean)
+    state.apply_model(encoder_model(), text="the cat sat")  # one reference word only: the whole vocabulary
+    basis = view.basis()
+    expected = pca_basis([state.model.params["embed.W_E"]])
+    np.testing.assert_allclose(basis.axes, expected.axes)
+    assert [w for w, _ in view.references()] == ["river"]
+    view.show()
+    qtbot.waitExposed(view)
+    assert "vocabulary's variance" in view.plot.getPlotItem().getAxis("bottom").labelText
+
+
+def test_place_labels_never_overlaps_and_drops_what_does_not_fit() -> None:
+    anchors = [(100.0, 100.0)] * 12 + [(102.0, 101.0), (300.0, 50.0)]
+    sizes = [(40.0, 14.0)] * len(anchors)
+    rects = place_labels(anchors, sizes, (0.0, 0.0, 320.0, 200.0), nudges=[2] * len(anchors))
+    kept = [r for r in rects if r is not None]
+    assert rects[0] is not None, "the first label is always placed when there is room"
+    assert any(r is None for r in rects), "labels with no free spot are dropped"
+    for a, b in itertools.combinations(kept, 2):
+        assert not (a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]), (a, b)
+    for x, y, w, h in kept:
+        assert 0 <= x and x + w <= 320 and 0 <= y and y + h <= 200
+    assert rects[-1] is not None and rects[-1][0] + rects[-1][2] <= 320, "near the edge: put on the left"
+
+
+def test_embedding_labels_never_overlap(qtbot) -> None:
+    """Repeated words ("the … the") and landmarks near the tokens used to be drawn over each other."""
+    state = AppState(simulator.load("bank"), "the cat walks by the river bank")
+    view = EmbeddingView(state)
+    shown(view, qtbot, (360, 300))
+    for fixed in (True, False):
+        view.set_fixed(fixed)
+        for text in ("the cat walks by the river bank", "the money in the bank", "the the the the bank", "bank"):
+            state.undo_stack.push(SetTextCommand(state, text))
+            qtbot.wait(10)
+            drawn = view.label_rects()
+            assert drawn, text
+            frame = view._view.sceneBoundingRect()
+            for (a_text, a), (b_text, b) in itertools.combinations(drawn, 2):
+                overlap = a[0] < b[0] + b[2] - 0.5 and b[0] < a[0] + a[2] - 0.5 and a[1] < b[1] + b[3] - 0.5 and b[1] < a[1] + a[3] - 0.5
+                assert not overlap, (text, fixed, a_text, b_text)
+            labels = [lb for lb in view._labels + view._reference_labels if lb.isVisible()]
+            assert len(labels) == len(drawn), "every placed label is drawn, every dropped one hidden"
+            for label in labels:
+                box = label.sceneBoundingRect()
+                rect = next(r for t, r in drawn if t == label.toPlainText() and abs(r[0] - box.left()) < 1 and abs(r[1] - box.top()) < 1)
+                assert abs(rect[2] - box.width()) < 1 and abs(rect[3] - box.height()) < 1, "the computed rectangle is the drawn one"
+                assert frame.left() - 1 <= box.left() and box.right() <= frame.right() + 1
+                assert frame.top() - 1 <= box.top() and box.bottom() <= frame.bottom() + 1
 
 
 def test_equations_show_subscripts_and_superscripts_as_in_a_maths_book() -> None:

@@ -1,9 +1,10 @@
 """Stand-ins for the app's modal dialogs while the monkey runs.
 
-The app calls the static ``QMessageBox`` / ``QFileDialog`` / ``QInputDialog`` functions at the
-moment it needs an answer. Here each returns the answer the current step queued (a file name,
-Save / Discard / Cancel, a panel), and records what the user was told, so steps can check that
-a refusal was explained and tests never block on a modal dialog.
+The app calls the static ``QMessageBox`` / ``QFileDialog`` / ``QInputDialog`` functions (and
+``ExportOptionsDialog.ask``) at the moment it needs an answer. Here each returns the answer the
+current step queued (a file name, Save / Discard / Cancel, a panel; the export options as they
+are), and records what the user was told, so steps can check that a refusal was explained and
+tests never block on a modal dialog.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
+
+from ui.export import ExportOptionsDialog
 
 Button = QMessageBox.StandardButton
 
@@ -49,6 +52,7 @@ class Dialogs:
             (QFileDialog, "getOpenFileName"): self._open_name,
             (QFileDialog, "getExistingDirectory"): self._directory,
             (QInputDialog, "getItem"): self._item,
+            (ExportOptionsDialog, "ask"): self._export_options,
         }
         for (owner, name), replacement in patches.items():
             self._saved.append((owner, name, owner.__dict__.get(name, getattr(owner, name))))
@@ -104,3 +108,7 @@ class Dialogs:
         if self.item_index is None or not items:
             return "", False
         return items[self.item_index % len(items)], True
+
+    def _export_options(self, parent, options, kind):  # noqa: ANN001, ANN202
+        self.log.append(Told("export_options", str(kind), repr(options)))
+        return options  # OK with the remembered choices

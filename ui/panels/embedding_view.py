@@ -2,9 +2,15 @@
 
 Each token of the sentence is drawn twice, from the residual stream before a block (hollow
 circle) and after its attention layer or after the whole block (filled), with an arrow from one
-to the other, so the learner sees context push "bank" or "mole" in a new direction. The two
-axes are the main directions of variation (PCA) of all those points together, computed by
-:func:`simulator.analysis.pca_2d`.
+to the other, so the learner sees context push "bank" or "mole" in a new direction.
+
+The axes are, by default, fixed per model: the two main directions of variation of the token
+embeddings of a few reference words (river, money, animal, spy, … where the vocabulary has
+them; the whole vocabulary otherwise), from :func:`simulator.analysis.pca_basis`. So "bank" in
+two sentences is drawn in the same frame and can be compared, and the reference words are drawn
+as faint labelled landmarks. "Fixed axes" off fits the axes to this sentence's points instead
+(:func:`simulator.analysis.pca_2d`). Labels are placed greedily (:func:`place_labels`) so that
+they never overlap: each is nudged to a free spot beside its point, or left out.
 """
 
 from __future__ import annotations
@@ -13,11 +19,13 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, QTimer
-from PySide6.QtGui import QFont, QFontMetricsF
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import QPointF, QRectF, QTimer
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from simulator.analysis import pca_2d
+from simulator.analysis import Basis2D, pca_2d, pca_basis, project_2d
+from simulator.errors import SimulatorError
+from simulator.model import Model
 from ui.state import AppState, Hover
 
 AFTER_ATTENTION = "attention"
@@ -27,10 +35,73 @@ PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8
 POINT_SIZE = 9
 HOVER_POINT_SIZE = 16
 _POSITION_AXES = ("pos", "query_pos", "key_pos")
+#: landmarks drawn faintly, and the words the fixed axes are fitted on (those the vocabulary has)
+REFERENCE_WORDS = ("river", "water", "money", "cash", "animal", "spy", "king", "food")
+REFERENCE_COLOR = "#9a9a9a"
+REFERENCE_POINT_SIZE = 6
+#: a vocabulary larger than this is fitted on this many evenly spaced rows (a fraction of a second)
+BASIS_MAX_ROWS = 4096
+LABEL_GAP = 4.0
+
+Rect = tuple[float, float, float, float]  # left, top, width, height, in pixels (y grows downwards)
+
+
+def _overlaps(a: Rect, b: Rect) -> bool:
+    return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
+
+
+def place_labels(
+    anchors: list[tuple[float, float]], sizes: list[tuple[float, float]], bounds: Rect, nudges: list[int] | None = None
+) -> list[Rect | None]:
+    """Greedy label placement: rectangles that never overlap each other, inside ``bounds``.
+
+    Labels are placed in the order given (put the most important first). Each tries spots
+    around its anchor point (right, left, above, below, and the corners); label ``k`` may then be
+    nudged up or down by up to ``nudges[k]`` label heights on either side (0 when not given). A
+    label with no free spot is dropped (None) rather than drawn over another.
+    """
+    placed: list[Rect] = []
+    out: list[Rect | None] = []
+    left, top, width, height = bounds
+    for k, ((ax, ay), (w, h)) in enumerate(zip(anchors, sizes)):
+        g = LABEL_GAP
+        spots = [
+            (ax + g, ay - h / 2), (ax - g - w, ay - h / 2), (ax + g, ay - h), (ax + g, ay),
+            (ax - g - w, ay - h), (ax - g - w, ay), (ax - w / 2, ay - g - h), (ax - w / 2, ay + g),
+        ]
+        for step in range(1, (nudges[k] if nudges else 0) + 1):
+            for dy in (-step * h, step * h):
+                spots += [(ax + g, ay - h / 2 + dy), (ax - g - w, ay - h / 2 + dy)]
+        chosen: Rect | None = None
+        for x, y in spots:
+            rect = (x, y, w, h)
+            if x < left or y < top or x + w > left + width or y + h > top + height:
+                continue
+            if not any(_overlaps(rect, other) for other in placed):
+                chosen = rect
+                break
+        if chosen is not None:
+            placed.append(chosen)
+        out.append(chosen)
+    return out
+
+
+def reference_tokens(model: Model) -> list[tuple[str, int]]:
+    """The reference words the model's vocabulary holds as one known token: (word, token id)."""
+    found = []
+    for word in REFERENCE_WORDS:
+        try:
+            encoding = model.encode(word)
+        except SimulatorError:
+            continue
+        if len(encoding.ids) == 1 and not encoding.unknown:
+            found.append((word, int(encoding.ids[0])))
+    return found
 
 
 class EmbeddingView(QWidget):
-    """Token vectors before and after a block (or its attention), projected to 2-D by PCA."""
+    """Token vectors before and after a block (or its attention), projected to 2-D by PCA:
+    on axes fixed per model (the default) or fitted to this sentence."""
 
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -47,6 +118,14 @@ class EmbeddingView(QWidget):
         self._arrows: list[pg.ArrowItem] = []
         self._lines: list[pg.PlotDataItem] = []
         self._labels: list[pg.TextItem] = []
+        #: the fixed frame of the model it was fitted for: (model, W_E version, basis, what it was fitted on)
+        self._basis: tuple[Model, int, Basis2D, str] | None = None
+        self._references: list[tuple[str, int]] = []
+        self._reference_points = np.zeros((0, 2))
+        self._reference_labels: list[pg.TextItem] = []
+        self._basis_source = ""
+        #: the rectangles (pixels, scene coordinates) of the labels drawn: sentence tokens then references
+        self._label_rects: list[Rect | None] = []
         #: while the view is hidden (a tab behind another), the state changed: the projection is
         #: worked out when the view is shown or asked for it (stale), and drawn when shown (pending)
         self._stale = False
@@ -64,6 +143,13 @@ class EmbeddingView(QWidget):
             self.after_choice.addItem(text, key)
         self.after_choice.setCurrentIndex(1)
         self.after_choice.setToolTip("Compare each token before the block with the same token after the attention layer, or after the whole block")
+        self.fixed_axes = QCheckBox("Fixed axes")
+        self.fixed_axes.setObjectName("fixedAxes")
+        self.fixed_axes.setChecked(True)
+        self.fixed_axes.setToolTip(
+            "On: the same two axes for every sentence of this model (from the reference words' embeddings), "
+            "so a word can be compared between sentences. Off: axes fitted to this sentence's points."
+        )
         self.unsupported = QLabel("This model has no blocks: the token vectors never change.")
         self.unsupported.setObjectName("embeddingUnsupported")
         self.unsupported.setWordWrap(True)
@@ -87,6 +173,9 @@ class EmbeddingView(QWidget):
         for graphic in (self._before_points, self._after_points):
             graphic.setZValue(5)
             self.plot.addItem(graphic)
+        self._landmarks = pg.ScatterPlotItem(pxMode=True)
+        self._landmarks.setZValue(1)
+        self.plot.addItem(self._landmarks)
         self.legend = QLabel()
         self.legend.setObjectName("embeddingLegend")
         self.legend.setStyleSheet("color: #444444;")
@@ -94,6 +183,7 @@ class EmbeddingView(QWidget):
 
         top = QHBoxLayout()
         top.addWidget(self.title, 1)
+        top.addWidget(self.fixed_axes)
         top.addWidget(self.after_choice)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -115,6 +205,7 @@ class EmbeddingView(QWidget):
         s.hover_changed.connect(self._hover_changed)
         self._view.sigResized.connect(self._spread_labels)
         self.after_choice.currentIndexChanged.connect(self._refresh)
+        self.fixed_axes.toggled.connect(self._refresh)
 
     # -- reading (for tests and the window) ------------------------------------------------------------
     def layer(self) -> int | None:
@@ -133,9 +224,34 @@ class EmbeddingView(QWidget):
         return self._before.copy(), self._after.copy()
 
     def explained_variance(self) -> np.ndarray:
-        """Fraction of the variance along each of the two axes."""
+        """Fraction of the variance along each of the two axes (of the points the axes were fitted on)."""
         self._ensure_fresh()
         return self._ratio.copy()
+
+    def is_fixed(self) -> bool:
+        """True when the axes are the model's fixed ones, False when fitted to this sentence."""
+        return self.fixed_axes.isChecked()
+
+    def set_fixed(self, fixed: bool) -> None:
+        """Use the model's fixed axes (True) or fit the axes to this sentence (False)."""
+        self.fixed_axes.setChecked(bool(fixed))
+
+    def basis(self) -> Basis2D | None:
+        """The model's fixed frame (fitted once per model and token embedding), None without blocks."""
+        if self._state.model.config.n_layers == 0:
+            return None
+        return self._fixed_basis()
+
+    def references(self) -> list[tuple[str, np.ndarray]]:
+        """The reference words drawn as landmarks, with their coordinates in the current axes."""
+        self._ensure_fresh()
+        return [(word, self._reference_points[k].copy()) for k, (word, _) in enumerate(self._references)]
+
+    def label_rects(self) -> list[tuple[str, Rect]]:
+        """Every label drawn, with the rectangle (scene pixels) the placement gave it."""
+        self._ensure_fresh()
+        labels = self._labels[: len(self._after)] + self._reference_labels[: len(self._references)]
+        return [(label.toPlainText(), rect) for label, rect in zip(labels, self._label_rects) if rect is not None]
 
     def highlighted(self) -> int | None:
         """The token position drawn larger because the mouse is over it elsewhere."""
@@ -193,22 +309,55 @@ class EmbeddingView(QWidget):
             self._shown, self._layer, self._stages = None, None, None
             self.title.setText("Embedding space")
             self._before = self._after = np.zeros((0, 2))
+            self._references, self._reference_points = [], np.zeros((0, 2))
             self._ratio = np.zeros(2)
             self._draw()
             return
         pair = self._pair(layer)
+        fixed = self.is_fixed()
+        model = state.model
+        key = (state.trace, model, pair, fixed, model.param_version("embed.W_E"))
         shown = self._shown
-        if shown is not None and shown[0] is state.trace and shown[1] is state.model and shown[2] == pair:
+        if shown is not None and shown[0] is key[0] and shown[1] is key[1] and shown[2:] == key[2:]:
             return
-        self._shown, self._layer, self._stages = (state.trace, state.model, pair), layer, pair
-        coords, self._ratio = pca_2d([state.trace[pair[0]], state.trace[pair[1]]])
-        self._before, self._after = coords
+        self._shown, self._layer, self._stages = key, layer, pair
+        before, after = state.trace[pair[0]], state.trace[pair[1]]
+        self._references = reference_tokens(model)
+        embeddings = model.params["embed.W_E"][[i for _, i in self._references]]
+        if fixed:
+            basis = self._fixed_basis()
+            self._ratio = basis.ratio.copy()
+        else:
+            (self._before, self._after), self._ratio = pca_2d([before, after])
+            basis = pca_basis([before, after])  # the same axes as pca_2d, for the landmarks
+        projected = project_2d(basis, [before, after, embeddings])
+        if fixed:
+            self._before, self._after = projected[0], projected[1]
+        self._reference_points = projected[2]
         what = "its attention layer" if self.after_choice.currentData() == AFTER_ATTENTION else "the whole block"
         self.title.setText(f"Block {layer}: how {what} moves each token")
         self.legend.setText(f"○ {pair[0]}  →  ● {pair[1]}")
         self.legend.setToolTip("Hollow: each token's vector before; filled: after. Arrows show how the context moved each token.")
         self._highlight = self._hover_position(state.hover)
         self._draw()
+
+    def _fixed_basis(self) -> Basis2D:
+        """The model's frame, fitted once per model (and again only if its W_E is edited): the
+        reference words' embeddings when at least three span a plane, else the whole vocabulary."""
+        model = self._state.model
+        version = model.param_version("embed.W_E")
+        cached = self._basis
+        if cached is not None and cached[0] is model and cached[1] == version:
+            return cached[2]
+        weights = model.params["embed.W_E"]
+        ids = [i for _, i in reference_tokens(model)]
+        basis = pca_basis([weights[ids]]) if len(ids) >= 3 else None
+        source = "the reference words'"
+        if basis is None or basis.ratio[1] <= 0:
+            basis = pca_basis([weights], max_rows=BASIS_MAX_ROWS)
+            source = "the vocabulary's"
+        self._basis = (model, version, basis, source)
+        return basis
 
     def _hover_changed(self, hover: object) -> None:
         if self._stale:
@@ -257,8 +406,17 @@ class EmbeddingView(QWidget):
         before, after = self._before, self._after
         n = len(before)
         item = self.plot.getPlotItem()
-        item.setLabel("bottom", f"PC1 ({self._ratio[0] * 100:.0f}% of variance)")
-        item.setLabel("left", f"PC2 ({self._ratio[1] * 100:.0f}% of variance)")
+        if self._shown is not None and self._shown[3] and self._basis is not None:
+            source = self._basis[3]
+            item.setLabel("bottom", f"Fixed axis 1 ({self._ratio[0] * 100:.0f}% of {source} variance)")
+            item.setLabel("left", f"Fixed axis 2 ({self._ratio[1] * 100:.0f}% of {source} variance)")
+        else:
+            item.setLabel("bottom", f"PC1 ({self._ratio[0] * 100:.0f}% of variance)")
+            item.setLabel("left", f"PC2 ({self._ratio[1] * 100:.0f}% of variance)")
+        refs = self._reference_points
+        self._landmarks.setData(
+            pos=refs, size=REFERENCE_POINT_SIZE, brush=pg.mkBrush(REFERENCE_COLOR + "80"), pen=pg.mkPen(REFERENCE_COLOR + "a0")
+        )
         while len(self._lines) < n:
             line = pg.PlotDataItem()
             self.plot.addItem(line)
@@ -279,7 +437,7 @@ class EmbeddingView(QWidget):
         tokenizer = self._state.model.tokenizer
         n = len(self._after)
         while len(self._labels) < n:
-            label = pg.TextItem(anchor=(0.0, 1.0))
+            label = pg.TextItem(anchor=(0.0, 0.0))
             label.setZValue(6)
             self.plot.addItem(label, ignoreBounds=True)
             self._labels.append(label)
@@ -287,37 +445,62 @@ class EmbeddingView(QWidget):
             if k < n:
                 label.setText(tokenizer.display(tokens[k]) if k < len(tokens) else str(k))
                 label.setColor(PALETTE[k % len(PALETTE)])
-                label.show()
-            else:
-                label.hide()
+            label.setVisible(k < n)
+        m = len(self._references)
+        while len(self._reference_labels) < m:
+            label = pg.TextItem(anchor=(0.0, 0.0), color=REFERENCE_COLOR)
+            label.setZValue(3)
+            font = QFont(self.font())
+            font.setItalic(True)
+            label.setFont(font)
+            self.plot.addItem(label, ignoreBounds=True)
+            self._reference_labels.append(label)
+        for k, label in enumerate(self._reference_labels):
+            if k < m:
+                label.setText(self._references[k][0])
+            label.setVisible(k < m)
+        self._set_label_fonts()
         self._spread_labels()
 
+    def _set_label_fonts(self) -> None:
+        for k, label in enumerate(self._labels[: len(self._after)]):
+            font = QFont(self.font())
+            font.setBold(k == self._highlight)
+            label.setFont(font)
+
     def _spread_labels(self, *_: object) -> None:
-        """Put each label by its after-point, nudged down when it would cover an earlier one."""
+        """Place every label beside its point without overlaps (:func:`place_labels`): the
+        hovered token first, then the sentence's tokens (which may be nudged further), then the
+        reference words; a label with no free spot is hidden."""
         n = len(self._after)
-        if not n or self._draw_pending or len(self._labels) < n:
+        m = len(self._references)
+        if self._draw_pending or len(self._labels) < n or len(self._reference_labels) < m:
             return
-        px, py = self._view.viewPixelSize()
-        metrics = QFontMetricsF(self.font())
-        placed: list[tuple[float, float, float, float]] = []
-        right_edge = self._view.viewRange()[0][1]
-        for k in sorted(range(n), key=lambda i: -self._after[i, 1]):
-            label = self._labels[k]
-            width = (metrics.horizontalAdvance(label.toPlainText()) + 8) * px
-            height = metrics.height() * py
-            x, y = float(self._after[k, 0]) + 4 * px, float(self._after[k, 1])
-            if x + width > right_edge:  # would be cut at the plot's edge: on the point's left instead
-                x = float(self._after[k, 0]) - 4 * px - width
-            for _ in range(n):
-                clash = next((b for b in placed if x < b[2] and b[0] < x + width and y < b[3] and b[1] < y + height), None)
-                if clash is None:
-                    break
-                y = clash[1] - height
-            placed.append((x, y, x + width, y + height))
-            label.setPos(x, y)
+        labels = self._labels[:n] + self._reference_labels[:m]
+        points = [self._after[k] for k in range(n)] + [self._reference_points[k] for k in range(m)]
+        order = sorted(range(n), key=lambda k: (k != self._highlight, -self._after[k, 1])) + list(range(n, n + m))
+        anchors, sizes = [], []
+        for k in order:
+            anchor = self._view.mapViewToScene(QPointF(float(points[k][0]), float(points[k][1])))
+            box = labels[k].boundingRect()
+            anchors.append((anchor.x(), anchor.y()))
+            sizes.append((box.width(), box.height()))
+        frame = self._view.sceneBoundingRect()
+        rects = place_labels(anchors, sizes, (frame.left(), frame.top(), frame.width(), frame.height()),
+                             nudges=[n if k < n else 0 for k in order])
+        self._label_rects = [None] * (n + m)
+        for k, rect in zip(order, rects):
+            self._label_rects[k] = rect
+            labels[k].setVisible(rect is not None)
+            if rect is not None:
+                corner = self._view.mapSceneToView(QPointF(rect[0], rect[1]))
+                labels[k].setPos(corner.x(), corner.y())
 
     def _fit_view(self) -> None:
-        points = np.concatenate([self._before, self._after]) if len(self._before) else np.zeros((1, 2))
+        parts = [self._before, self._after]
+        if len(self._reference_points):
+            parts.append(self._reference_points)
+        points = np.concatenate(parts) if len(self._before) else np.zeros((1, 2))
         lo, hi = points.min(axis=0), points.max(axis=0)
         span = float(max(hi[0] - lo[0], hi[1] - lo[1]))
         if not math.isfinite(span) or span <= 1e-12:
@@ -355,7 +538,5 @@ class EmbeddingView(QWidget):
             arrow.setZValue(2)
             self.plot.addItem(arrow)
             self._arrows.append(arrow)
-        for k, label in enumerate(self._labels[:n]):
-            font = QFont(self.font())
-            font.setBold(k == self._highlight)
-            label.setFont(font)
+        self._set_label_fonts()
+        self._spread_labels()
