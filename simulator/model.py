@@ -20,7 +20,7 @@ import numpy as np
 from simulator.config import ModelConfig
 from simulator.errors import ConfigError, ParamError, TextError, UnknownStageError, json_kind
 from simulator.ops import sealed
-from simulator.stages import OPTIONS, StageSpec, build_graph, param_shapes
+from simulator.stages import OPTIONS, PER_HEAD_PROJECTION, StageSpec, build_graph, param_axes, param_shapes
 from simulator.tokenizer import Encoding, Tokenizer
 from simulator.trace import Trace
 
@@ -374,7 +374,7 @@ class Model:
         pass (a checkpoint loader calls this on its worker thread, so the first jump deep into a
         large model is not slowed by it)."""
         for name, weight in self._params.items():
-            if name.rsplit(".", 1)[-1] in ("W_Q", "W_K", "W_V") and weight.ndim == 3:
+            if param_axes(name) == PER_HEAD_PROJECTION and weight.ndim == 3:
                 self._fused(name, self._versions[name], weight)
 
     @contextmanager
