@@ -185,6 +185,8 @@ class Model:
         self._counter = itertools.count(1)
         self._versions = {name: 0 for name in self._shapes}
         self.graph: dict[str, StageSpec] = build_graph(config)
+        #: the layer of the block whose stages use each weight (absent: outside the blocks)
+        self._param_layers = {name: spec.layer for spec in self.graph.values() for name in spec.params if spec.layer is not None}
         self._deps = self._dependencies()
         self._cache: dict[str, tuple[tuple, np.ndarray]] = {}
         self._fused_cache: dict[str, tuple[int, np.ndarray]] = {}
@@ -310,6 +312,11 @@ class Model:
         if spec is None:
             raise UnknownStageError(self._unknown_stage_message(stage_id))
         return spec
+
+    def param_layer(self, name: str) -> int | None:
+        """The layer of the block whose stages use a weight (None outside the blocks), read from
+        the graph rather than parsed out of the name; for labelling the weight's axes."""
+        return self._param_layers.get(name)
 
     def _unknown_stage_message(self, stage_id: str) -> str:
         hint = ""

@@ -92,6 +92,7 @@ def test_the_block_of_a_stage_is_data() -> None:
     assert model.graph["blocks.1.attn.q"].block == ("blocks", 1)
     assert model.graph["blocks.1.attn.q"].kind == "attn.q"
     assert model.graph["embed"].block is None and model.graph["logits"].stack is None
+    assert model.param_layer("blocks.1.attn.W_Q") == 1 and model.param_layer("embed.W_E") is None
 
 
 def test_an_unknown_kind_is_an_error_not_a_default() -> None:

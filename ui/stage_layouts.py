@@ -318,7 +318,7 @@ def _param_matrix(term: Term, trace: Trace, h: int, levels: LevelTable, columns:
         data = data[h]
         axes = axes[1:]
         prefix = (h,)
-    layer = _param_layer(model, name)
+    layer = model.param_layer(name)
     tokens = token_labels(trace)
     lv = levels.for_param(name)
     title = term.title + (f" · head {h}" if prefix else "")
@@ -405,12 +405,6 @@ def _axis_name(axis: str, predicted: bool = False) -> str:
     if axis == "vocab":
         return "next word" if predicted else "word"
     return {"pos": "token", "query_pos": "query", "key_pos": "key", "d_mlp": "neuron", "token_type": "segment"}.get(axis, axis)
-
-
-def _param_layer(model: Model, name: str) -> int | None:
-    """The layer of the block whose stages use a parameter (None outside the blocks), read from
-    the graph rather than parsed out of the name."""
-    return next((spec.layer for spec in model.graph.values() if name in spec.params), None)
 
 
 def linked_cells(term: Term, matrix: Matrix, result_index: tuple[int, ...], ids: np.ndarray) -> list[tuple[str, int, int]]:
