@@ -16,7 +16,7 @@ from engine_models import build_model
 from simulator import stage_kinds
 from simulator.stage_kinds import LayoutContext, Operand, StageKind, UnknownStageKindError
 from ui.panels.explanation import EXPLANATIONS_DIR
-from ui.stage_layouts import CELL, LevelTable, Term, layout_for, level_group, term_matrix
+from ui.stage_layouts import CELL, LevelTable, Term, layout_for, level_group, shows_heads, term_matrix
 
 CHECKPOINTS = Path(__file__).parent / "fixtures" / "checkpoints"
 
@@ -93,6 +93,13 @@ def test_the_block_of_a_stage_is_data() -> None:
     assert model.graph["blocks.1.attn.q"].kind == "attn.q"
     assert model.graph["embed"].block is None and model.graph["logits"].stack is None
     assert model.param_layer("blocks.1.attn.W_Q") == 1 and model.param_layer("embed.W_E") is None
+
+
+@pytest.mark.parametrize("preset, causal", [("toy", True), ("fluffy", False)])
+def test_the_head_chooser_applies_where_the_canvas_shows_heads(preset: str, causal: bool) -> None:
+    model = simulator.build_preset(preset)
+    on = [sid for sid in model.graph if shows_heads(model, sid, causal)]
+    assert on == [sid for sid, spec in model.graph.items() if spec.has_heads or spec.kind == "attn_out"]
 
 
 def test_an_unknown_kind_is_an_error_not_a_default() -> None:

@@ -79,6 +79,12 @@ def layout_for(model: Model, stage_id: str, causal: bool) -> Layout:
     return layout
 
 
+def shows_heads(model: Model, stage_id: str, causal: bool) -> bool:
+    """True when the stage's equation shows one attention head at a time, or each head on its
+    own (the head chooser applies)."""
+    return any(isinstance(t, Term) and (t.by_head or t.head is not None) for t in layout_for(model, stage_id, causal))
+
+
 def _operand_source(spec: StageSpec, operand: stage_kinds.Operand) -> str:
     """The stage or parameter name an operand of ``spec``'s template stands for."""
     if operand.role == stage_kinds.RESULT:
