@@ -18,10 +18,8 @@ run options give a function of a :class:`LayoutContext` instead of a fixed tuple
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Mapping, Union
-
-from simulator.errors import SimulatorError
 
 # -- operand roles ------------------------------------------------------------------------------
 INPUT = "input"  # spec.inputs[index]
@@ -56,11 +54,9 @@ LEVEL_GROUPS = frozenset({"prob", "onehot", "scores", "scaled", "qk", "vz", "nor
 ACTIVATION_NAMES = {"relu": "ReLU", "gelu": "GELU", "gelu_tanh": "GELU"}
 
 
-class UnknownStageKindError(SimulatorError, KeyError):
-    """A stage kind with no entry in the registry."""
-
-    def __str__(self) -> str:  # KeyError would quote the message
-        return str(self.args[0]) if self.args else ""
+class UnknownStageKindError(LookupError):
+    """A stage kind with no entry in the registry: a programming error (the engine built a kind
+    nobody described), not bad user input, so it is not a ``SimulatorError``."""
 
 
 @dataclass(frozen=True)
@@ -92,7 +88,7 @@ class LayoutContext:
     act: str
 
 
-Template = tuple[Union[Operand, str], ...]
+Template = tuple[Operand | str, ...]
 TemplateFn = Callable[[LayoutContext], Template]
 
 
@@ -128,13 +124,14 @@ _REGISTRY: dict[str, StageKind] = {}
 
 
 def register(kind: StageKind) -> StageKind:
-    """Add (or replace) a kind's entry; checks its groups and links."""
+    """Add (or replace) a kind's entry; a group, role or link the UI does not know raises
+    ``ValueError``."""
     if kind.level_group not in LEVEL_GROUPS:
-        raise SimulatorError(f"stage kind {kind.name!r}: unknown colour group {kind.level_group!r}")
+        raise ValueError(f"stage kind {kind.name!r}: unknown colour group {kind.level_group!r}")
     groups = [kind.navigator] if isinstance(kind.navigator, str) else list(kind.navigator.values())
     for group in groups:
         if group not in NAVIGATOR_GROUPS:
-            raise SimulatorError(f"stage kind {kind.name!r}: unknown navigator group {group!r}")
+            raise ValueError(f"stage kind {kind.name!r}: unknown navigator group {group!r}")
     if not callable(kind.template):
         _check_template(kind.name, kind.template)
     _REGISTRY[kind.name] = kind
@@ -166,9 +163,9 @@ def _check_template(name: str, template: Template) -> None:
     for item in template:
         if isinstance(item, Operand):
             if item.role not in (INPUT, PARAM, RESULT, EACH_INPUT):
-                raise SimulatorError(f"stage kind {name!r}: unknown operand role {item.role!r}")
+                raise ValueError(f"stage kind {name!r}: unknown operand role {item.role!r}")
             if item.link not in LINKS:
-                raise SimulatorError(f"stage kind {name!r}: unknown link {item.link!r}")
+                raise ValueError(f"stage kind {name!r}: unknown link {item.link!r}")
 
 
 # -- the kinds ----------------------------------------------------------------------------------
@@ -239,7 +236,6 @@ def _head_sum(context: LayoutContext) -> Template:
 
 
 def _builtin() -> tuple[StageKind, ...]:
-    qk = {"by_head": True}
     return (
         StageKind("tokens", EMBEDDING, "onehot", (Operand(RESULT, special="onehot", title="Tokens as one-hot rows"),), "tokens"),
         StageKind(
@@ -264,9 +260,9 @@ def _builtin() -> tuple[StageKind, ...]:
         StageKind(
             "attn.scores", ATTENTION, "scores",
             (
-                Operand(INPUT, 0, link=ROW, title="Q", **qk),
+                Operand(INPUT, 0, link=ROW, title="Q", by_head=True),
                 "·",
-                Operand(INPUT, 1, link=ROW_OF_COL, title="Kᵀ", transpose=True, **qk),
+                Operand(INPUT, 1, link=ROW_OF_COL, title="Kᵀ", transpose=True, by_head=True),
                 "=",
                 _RESULT,
             ),

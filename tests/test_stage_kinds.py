@@ -115,7 +115,7 @@ def test_an_unknown_kind_is_an_error_not_a_default() -> None:
 
 
 def test_a_registry_entry_is_checked_when_it_is_added() -> None:
-    with pytest.raises(simulator.SimulatorError, match="colour group"):
+    with pytest.raises(ValueError, match="colour group"):
         stage_kinds.register(StageKind("demo.bad", stage_kinds.ATTENTION, "rainbow", (Operand(stage_kinds.RESULT),), "demo.bad"))
     assert "demo.bad" not in stage_kinds.known_kinds()
 
