@@ -31,6 +31,10 @@ Layouts (``pos`` is the token position)::
     logits, probs                   [pos, vocab]        models with an unembedding
     pooled                          [d_model]           mean over positions (sentence models)
 
+A stage's ``kind`` is its id without the block prefix; what a kind means to the UI (its
+navigator group, colour group, equation layout and explanation) is in :mod:`simulator.stage_kinds`.
+A stage in a block carries the block as data: ``stack`` ("blocks") and ``layer``.
+
 In a post-LN (BERT) block the MLP reads ``ln1`` and adds its output to it, and the next block
 reads ``ln2``; in a pre-LN (GPT-2) block the MLP reads ``ln2`` and adds to ``resid_mid``.
 """

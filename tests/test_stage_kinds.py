@@ -127,7 +127,7 @@ def rotary_kind():
         StageKind(
             "attn.q_rot", stage_kinds.ATTENTION, "qk",
             (Operand(stage_kinds.INPUT, 0, link=CELL, title="Q before rotation", by_head=True), "rotate →", Operand(stage_kinds.RESULT)),
-            "attn.q",
+            "attn.q_rot",
         )
     )
     yield kind
@@ -162,3 +162,45 @@ def _sentence(name: str, model: simulator.Model) -> str:
     if name in ENGINE_CONFIGS:
         return "w1 w2 w3 w1"
     return model.info.suggested[0] if model.info.suggested else "the cat sat on the mat"
+
+
+def _with_rotated_queries(build_graph):  # noqa: ANN001, ANN202 (wraps simulator.stages.build_graph)
+    """``build_graph`` plus a throw-away stage between the queries and the scores of every block:
+    the queries turned by 180° (negated), so the scores are computed from the rotated ones."""
+
+    def build(config: simulator.ModelConfig) -> dict[str, simulator.StageSpec]:
+        graph: dict[str, simulator.StageSpec] = {}
+        for sid, spec in build_graph(config).items():
+            if spec.kind == "attn.scores":
+                q, k = spec.inputs
+                rot = dataclasses.replace(
+                    graph[q], id=q + "_rot", kind="attn.q_rot", title="Rotated queries", inputs=(q,), params=(),
+                    equation="Q' = −Q", compute=lambda t, a: -a[0],
+                )
+                graph[rot.id] = rot
+                spec = dataclasses.replace(spec, inputs=(rot.id, k))
+            graph[sid] = spec
+        return graph
+
+    return build
+
+
+def test_a_new_kind_shows_in_the_window_with_only_its_entry_and_explanation(
+    rotary_kind: StageKind, make_main_window, monkeypatch, tmp_path: Path
+) -> None:
+    import simulator.model
+    from ui.panels.explanation import ExplanationPanel
+
+    monkeypatch.setattr(simulator.model, "build_graph", _with_rotated_queries(simulator.model.build_graph))
+    window = make_main_window("toy", stage="blocks.0.attn.q_rot")
+    state = window.state
+    assert [t.source for t in window.canvas.terms] == ["blocks.0.attn.q", "blocks.0.attn.q_rot"]
+    np.testing.assert_array_equal(state.trace["blocks.0.attn.q_rot"], -state.trace["blocks.0.attn.q"])
+    item = window.navigator.item_for("blocks.0.attn.q_rot")
+    assert item.parent().text(0).startswith("Attention")
+    state.set_stage("blocks.0.attn.scores")
+    assert window.canvas.terms[0].source == "blocks.0.attn.q_rot", "the scores show the rotated queries"
+    (tmp_path / "attn.q_rot.md").write_text("# Turned queries\n\nEach query turned half a circle.\n", encoding="utf-8")
+    state.set_stage("blocks.0.attn.q_rot")
+    panel = ExplanationPanel(state, explanations_dir=tmp_path)
+    assert "Each query turned half a circle." in panel.plain_text()
