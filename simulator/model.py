@@ -20,7 +20,7 @@ import numpy as np
 from simulator.config import ModelConfig
 from simulator.errors import ConfigError, ParamError, TextError, UnknownStageError, json_kind
 from simulator.ops import sealed
-from simulator.stages import OPTIONS, StageSpec, build_graph, param_shapes
+from simulator.stages import OPTIONS, PER_HEAD_PROJECTION, StageSpec, build_graph, param_axes, param_shapes
 from simulator.tokenizer import Encoding, Tokenizer
 from simulator.trace import Trace
 
@@ -185,6 +185,8 @@ class Model:
         self._counter = itertools.count(1)
         self._versions = {name: 0 for name in self._shapes}
         self.graph: dict[str, StageSpec] = build_graph(config)
+        #: the layer of the block whose stages use each weight (absent: outside the blocks)
+        self._param_layers = {name: spec.layer for spec in self.graph.values() for name in spec.params if spec.layer is not None}
         self._deps = self._dependencies()
         self._cache: dict[str, tuple[tuple, np.ndarray]] = {}
         self._fused_cache: dict[str, tuple[int, np.ndarray]] = {}
@@ -311,6 +313,11 @@ class Model:
             raise UnknownStageError(self._unknown_stage_message(stage_id))
         return spec
 
+    def param_layer(self, name: str) -> int | None:
+        """The layer of the block whose stages use a weight (None outside the blocks), read from
+        the graph rather than parsed out of the name; for labelling the weight's axes."""
+        return self._param_layers.get(name)
+
     def _unknown_stage_message(self, stage_id: str) -> str:
         hint = ""
         if stage_id.startswith("blocks."):
@@ -374,7 +381,7 @@ class Model:
         pass (a checkpoint loader calls this on its worker thread, so the first jump deep into a
         large model is not slowed by it)."""
         for name, weight in self._params.items():
-            if name.rsplit(".", 1)[-1] in ("W_Q", "W_K", "W_V") and weight.ndim == 3:
+            if param_axes(name) == PER_HEAD_PROJECTION and weight.ndim == 3:
                 self._fused(name, self._versions[name], weight)
 
     @contextmanager

@@ -31,6 +31,10 @@ Layouts (``pos`` is the token position)::
     logits, probs                   [pos, vocab]        models with an unembedding
     pooled                          [d_model]           mean over positions (sentence models)
 
+A stage's ``kind`` is its id without the block prefix; what a kind means to the UI (its
+navigator group, colour group, equation layout and explanation) is in :mod:`simulator.stage_kinds`.
+A stage in a block carries the block as data: ``stack`` ("blocks") and ``layer``.
+
 In a post-LN (BERT) block the MLP reads ``ln1`` and adds its output to it, and the next block
 reads ``ln2``; in a pre-LN (GPT-2) block the MLP reads ``ln2`` and adds to ``resid_mid``.
 """
@@ -51,6 +55,9 @@ if TYPE_CHECKING:
 
 Compute = Callable[["Trace", list[np.ndarray]], np.ndarray]
 
+#: The stack of transformer blocks of today's models (stage ids ``blocks.{layer}.…``).
+BLOCKS = "blocks"
+
 #: Run options a trace can override; every other input of a stage is a stage or a parameter.
 OPTIONS = ("causal", "scale_scores", "temperature")
 
@@ -69,10 +76,20 @@ class StageSpec:
     equation: str
     options: tuple[str, ...] = ()
     compute: Compute = field(default=None, repr=False, compare=False)  # type: ignore[assignment]
+    #: the stack of blocks the stage belongs to ("blocks"; None outside the blocks): with
+    #: ``layer`` it says which block the stage is in, as data rather than parsed from its id
+    stack: str | None = None
 
     @property
     def has_heads(self) -> bool:
         return bool(self.axes) and self.axes[0] == "head"
+
+    @property
+    def block(self) -> tuple[str, int] | None:
+        """(stack, layer) of the block the stage is in, or None for a stage outside the blocks."""
+        if self.stack is None or self.layer is None:
+            return None
+        return (self.stack, self.layer)
 
 
 def param_shapes(config: ModelConfig) -> dict[str, tuple[int, ...]]:
@@ -108,6 +125,11 @@ def param_shapes(config: ModelConfig) -> dict[str, tuple[int, ...]]:
         shapes["unembed.W_U"] = (c.d_model, c.vocab_size)
         shapes["unembed.b_U"] = (c.vocab_size,)
     return shapes
+
+
+#: axes of a weight that projects the stream into every head at once (W_Q, W_K, W_V): the
+#: projections compute with it laid out as one matrix (``Trace.fused``)
+PER_HEAD_PROJECTION = ("head", "d_model", "d_head")
 
 
 def param_axes(name: str) -> tuple[str, ...]:
@@ -155,8 +177,9 @@ class _Builder:
         options: tuple[str, ...] = (),
         layer: int | None = None,
     ) -> str:
-        kind = sid.split(".", 2)[2] if sid.startswith("blocks.") else sid
-        self.specs[sid] = StageSpec(sid, kind, title, layer, inputs, params, axes, equation, options, compute)
+        stack = BLOCKS if layer is not None else None
+        kind = sid.removeprefix(f"{stack}.{layer}.") if stack is not None else sid
+        self.specs[sid] = StageSpec(sid, kind, title, layer, inputs, params, axes, equation, options, compute, stack)
         return sid
 
 
@@ -291,7 +314,7 @@ def _ln(t: "Trace", prefix: str, x: np.ndarray, c: ModelConfig) -> np.ndarray:
 
 def _add_block(b: _Builder, c: ModelConfig, layer: int, stream: tuple[str, ...]) -> str:
     """Add one transformer block's stages; return the id of the block's output stage."""
-    p = f"blocks.{layer}."
+    p = f"{BLOCKS}.{layer}."
     P = p + "attn."
     pos_d = ("pos", "d_model")
     resid_pre = b.add(

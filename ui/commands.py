@@ -12,6 +12,7 @@ from typing import Any
 from PySide6.QtGui import QUndoCommand
 
 from simulator.model import Model
+from simulator.stages import param_axes
 from ui.state import AppState, ModelPlan
 
 _TEXT_ID = 1001
@@ -197,7 +198,7 @@ def param_label(state: AppState, name: str, index: Any) -> str:
         return name
     parts = index if isinstance(index, tuple) else (index,)
     shape = state.model.param_shape(name)
-    has_head = name.rsplit(".", 1)[-1] in ("W_Q", "W_K", "W_V", "W_O", "b_Q", "b_K", "b_V") and len(shape) >= 2
+    has_head = param_axes(name)[0] == "head" and len(shape) >= 2
 
     def one(i: Any) -> str:
         if isinstance(i, slice):

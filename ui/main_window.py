@@ -48,6 +48,7 @@ from ui.panels.weight_table import WeightTable
 from ui.presentation import Presentation
 from ui.recovery import RecoveryManager, default_recovery_dir
 from ui.session_controller import SessionController
+from ui.stage_layouts import shows_heads
 from ui.state import LAYOUT_COLUMNS, LAYOUT_ROWS, AppState
 from ui.weight_editing import WeightEditor
 
@@ -352,7 +353,7 @@ class MainWindow(QMainWindow):
                 box.setValue(value)
             box.blockSignals(False)
         self.layer_box.setEnabled(config.n_layers > 0)
-        self.head_box.setEnabled(s.model.graph[s.stage_id].has_heads or s.stage_id.endswith("attn_out"))
+        self.head_box.setEnabled(shows_heads(s.model, s.stage_id, s.option("causal")))
         ids = s.model.stage_ids()
         a["next"].setEnabled(s.stage_id != ids[-1] or a["play"].isChecked())
         a["back"].setEnabled(s.stage_id != ids[0])

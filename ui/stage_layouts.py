@@ -19,9 +19,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from simulator import analysis, ops
+from simulator import analysis, ops, stage_kinds
 from simulator.model import Model
-from simulator.stages import param_axes
+from simulator.stages import StageSpec, param_axes
 from simulator.trace import Trace
 from ui import colors
 from ui.math_html import choose_variants
@@ -32,15 +32,11 @@ MAX_VOCAB_COLUMNS = 40
 #: Position axes longer than this are still drawn in full; parameter rows beyond it are cut.
 MAX_PARAM_ROWS = 64
 
-# link kinds: how a result cell (r, c) maps to this operand's cells (in its own data layout)
-ROW = "row"  # the operand's row r
-COL = "col"  # the operand's column c
-CELL = "cell"  # the operand's cell (r, c)
-ROW_ALL = "row_all"  # row r (a row-wise operation such as softmax or LayerNorm)
-ROW_OF_COL = "row_of_col"  # the operand's row c (K's row for the key column of a score)
-VEC = "vec"  # entry c of a vector
-TOKEN_ROW_CELL = "token_row_cell"  # W_E[ids[r], c]
-NONE = "none"
+# link kinds (how a result cell maps to an operand's cells) are defined with the stage kinds
+ROW, COL, CELL, ROW_ALL, ROW_OF_COL, VEC, TOKEN_ROW_CELL, NONE = (
+    stage_kinds.ROW, stage_kinds.COL, stage_kinds.CELL, stage_kinds.ROW_ALL, stage_kinds.ROW_OF_COL,
+    stage_kinds.VEC, stage_kinds.TOKEN_ROW_CELL, stage_kinds.NONE,
+)
 
 
 @dataclass(frozen=True)
@@ -63,150 +59,57 @@ Layout = list  # list[Term | str]
 
 
 def layout_for(model: Model, stage_id: str, causal: bool) -> Layout:
-    """The equation layout of a stage, in rows-are-queries orientation."""
+    """The equation layout of a stage, in rows-are-queries orientation: its kind's template from
+    :mod:`simulator.stage_kinds`, with each operand read from the stage's own ``inputs`` and
+    ``params`` in the graph (an unknown kind raises ``UnknownStageKindError``)."""
     spec = model.graph[stage_id]
-    kind = spec.kind
-    p = f"blocks.{spec.layer}." if spec.layer is not None else ""
-    result = Term(stage_id, by_head=spec.has_heads, title=spec.title)
-    inputs = spec.inputs
-
-    if kind == "tokens":
-        return [Term("tokens", special="onehot", title="Tokens as one-hot rows")]
-    if kind == "embed":
-        return [
-            Term("tokens", special="onehot", link=ROW, title="Tokens (one-hot)"),
-            "·",
-            Term("embed.W_E", is_param=True, link=TOKEN_ROW_CELL, title="W_E (embedding matrix)"),
-            "=",
-            result,
-        ]
-    if kind == "pos_embed":
-        if "pos_embed.W_pos" in model.params:
-            return [Term("pos_embed.W_pos", is_param=True, link=CELL, title="W_pos (first rows)"), "→", result]
-        return [result]
-    if kind == "token_type_embed":
-        return [Term("token_type_embed.W_tt", is_param=True, title="W_tt (segment table)"), "→", result]
-    if kind in ("ln1", "ln2", "ln_final", "embed_ln"):
-        prefix = stage_id if kind in ("ln_final", "embed_ln") else p + kind
-        terms: Layout = []
-        for i, inp in enumerate(inputs):
-            if i:
-                terms.append("+")
-            terms.append(Term(inp, link=ROW_ALL if len(inputs) == 1 else CELL, title=model.graph[inp].title))
-        return terms + [
-            "normalise each {rows: row | columns: column}, then ×",
-            Term(prefix + ".w", is_param=True, link=VEC, title="w (gain)"),
-            "+",
-            Term(prefix + ".b", is_param=True, link=VEC, title="b (bias)"),
-            "=",
-            result,
-        ]
-    if kind in ("attn.q", "attn.k", "attn.v"):
-        m = kind[-1].upper()
-        return [
-            Term(inputs[0], link=ROW, title=f"X ({model.graph[inputs[0]].title})"),
-            "·",
-            Term(p + f"attn.W_{m}", is_param=True, by_head=True, link=COL, title=f"W_{m}"),
-            "+",
-            Term(p + f"attn.b_{m}", is_param=True, by_head=True, link=VEC, title=f"b_{m}"),
-            "=",
-            result,
-        ]
-    if kind == "attn.scores":
-        return [
-            Term(p + "attn.q", by_head=True, link=ROW, title="Q"),
-            "·",
-            Term(p + "attn.k", by_head=True, transpose=True, link=ROW_OF_COL, title="Kᵀ"),
-            "=",
-            result,
-        ]
-    if kind == "attn.scaled":
-        return [Term(p + "attn.scores", by_head=True, link=CELL, title="Q·Kᵀ"), f"÷ √{model.config.d_head} =", result]
-    if kind == "attn.masked":
-        if not causal:
-            return [Term(p + "attn.scaled", by_head=True, link=CELL, title="Scaled scores"), "no mask →", result]
-        return [
-            Term(p + "attn.scaled", by_head=True, link=CELL, title="Scaled scores"),
-            "+",
-            Term(p + "attn.scaled", by_head=True, special="mask", link=CELL, title="Causal mask"),
-            "=",
-            result,
-        ]
-    if kind == "attn.pattern":
-        title = "Masked scores" if causal else "Scaled scores (nothing masked)"
-        return [Term(p + "attn.masked", by_head=True, link=ROW_ALL, title=title), "softmax each {rows: row | columns: column} →", result]
-    if kind == "attn.z":
-        return [
-            Term(p + "attn.pattern", by_head=True, link=ROW, title="Attention pattern A"),
-            "·",
-            Term(p + "attn.v", by_head=True, link=COL, title="V"),
-            "=",
-            result,
-        ]
-    if kind == "attn.head_out":
-        return [
-            Term(p + "attn.z", by_head=True, link=ROW, title="Z"),
-            "·",
-            Term(p + "attn.W_O", is_param=True, by_head=True, link=COL, title="W_O"),
-            "=",
-            result,
-        ]
-    if kind == "attn_out":
-        # every head's ΔE side by side fits for two heads; with more, the panels got too narrow
-        # to read and pushed the sum off screen: the current head stands for the others ([ and ])
-        n = model.config.n_heads
-        if n <= 2:
-            terms = []
-            for h in range(n):
-                terms += [Term(p + "attn.head_out", head=h, link=CELL, title=f"ΔE head {h}"), "+"]
+    c = model.config
+    context = stage_kinds.LayoutContext(len(spec.inputs), len(spec.params), bool(causal), c.n_heads, c.d_head, c.act)
+    layout: Layout = []
+    for item in stage_kinds.stage_kind(spec.kind).layout(context):
+        if isinstance(item, str):
+            layout.append(item)
+        elif item.role == stage_kinds.EACH_INPUT:
+            for i, source in enumerate(spec.inputs):
+                if i:
+                    layout.append("+")
+                layout.append(_term(model, item, source))
         else:
-            terms = [Term(p + "attn.head_out", by_head=True, link=CELL, title=f"ΔE of this head (1 of {n})"), f"+ the other {n - 1} heads +"]
-        return terms + [Term(p + "attn.b_O", is_param=True, link=VEC, title="b_O"), "=", result]
-    if kind in ("resid_mid", "resid_post") or (kind == "resid_pre" and len(inputs) > 1):
-        terms = []
-        for i, inp in enumerate(inputs):
-            if i:
-                terms.append("+")
-            terms.append(Term(inp, link=CELL, title=model.graph[inp].title))
-        return terms + ["=", result]
-    if kind == "mlp.pre":
-        return [
-            Term(inputs[0], link=ROW, title=f"X ({model.graph[inputs[0]].title})"),
-            "·",
-            Term(p + "mlp.W_in", is_param=True, link=COL, title="W_in (one column per neuron)"),
-            "+",
-            Term(p + "mlp.b_in", is_param=True, link=VEC, title="b_in"),
-            "=",
-            result,
-        ]
-    if kind == "mlp.post":
-        act = {"relu": "ReLU", "gelu": "GELU", "gelu_tanh": "GELU"}[model.config.act]
-        return [Term(p + "mlp.pre", link=CELL, title="Neuron inputs H"), f"{act} →", result]
-    if kind == "mlp_out":
-        return [
-            Term(p + "mlp.post", link=ROW, title="Neuron answers H'"),
-            "·",
-            Term(p + "mlp.W_out", is_param=True, link=COL, title="W_out (one row per neuron)"),
-            "+",
-            Term(p + "mlp.b_out", is_param=True, link=VEC, title="b_out"),
-            "=",
-            result,
-        ]
-    if kind == "logits":
-        return [
-            Term(inputs[0], link=ROW, title=f"x ({model.graph[inputs[0]].title})"),
-            "·",
-            Term("unembed.W_U", is_param=True, link=COL, title="W_U (unembedding)"),
-            "+",
-            Term("unembed.b_U", is_param=True, link=VEC, title="b_U"),
-            "=",
-            result,
-        ]
-    if kind == "probs":
-        return [Term("logits", link=ROW_ALL, title="Logits"), "softmax(÷ T) →", result]
-    if kind == "pooled":
-        return [Term(inputs[0], link=COL, title=model.graph[inputs[0]].title), "mean over tokens →", result]
-    return [result]
+            layout.append(_term(model, item, _operand_source(spec, item)))
+    return layout
+
+
+def shows_heads(model: Model, stage_id: str, causal: bool) -> bool:
+    """True when the stage's equation shows one attention head at a time, or each head on its
+    own (the head chooser applies)."""
+    return any(isinstance(t, Term) and (t.by_head or t.head is not None) for t in layout_for(model, stage_id, causal))
+
+
+def _operand_source(spec: StageSpec, operand: stage_kinds.Operand) -> str:
+    """The stage or parameter name an operand of ``spec``'s template stands for."""
+    if operand.role == stage_kinds.RESULT:
+        return spec.id
+    names = spec.inputs if operand.role == stage_kinds.INPUT else spec.params
+    if operand.index >= len(names):
+        raise stage_kinds.UnknownStageKindError(
+            f"stage {spec.id!r} ({spec.kind}) has no {operand.role} {operand.index} for its equation template"
+        )
+    return names[operand.index]
+
+
+def _term(model: Model, operand: stage_kinds.Operand, source: str) -> Term:
+    """A canvas term for one resolved operand."""
+    if operand.role == stage_kinds.RESULT:
+        spec = model.graph[source]
+        return Term(source, by_head=spec.has_heads, title=operand.title or spec.title, special=operand.special)
+    is_param = operand.role == stage_kinds.PARAM
+    title = operand.title
+    if "{input}" in title:
+        title = title.replace("{input}", model.graph[source].title)
+    return Term(
+        source, is_param=is_param, by_head=operand.by_head, transpose=operand.transpose, link=operand.link,
+        title=title, head=operand.head, special=operand.special,
+    )
 
 
 def oriented(layout: Layout, columns: bool) -> Layout:
@@ -236,26 +139,8 @@ BULK_SAMPLE = 65536
 
 
 def level_group(kind: str) -> str:
-    """Quantities that share a colour scale."""
-    if kind in ("attn.pattern", "probs"):
-        return "prob"
-    if kind == "attn.scores":
-        return "scores"
-    if kind in ("attn.scaled", "attn.masked"):  # after ÷√d_k: a smaller range, on its own scale
-        return "scaled"
-    if kind in ("attn.q", "attn.k"):
-        return "qk"
-    if kind in ("attn.v", "attn.z"):  # z mixes rows of V: the same range, often far below Q's and K's
-        return "vz"
-    if kind in ("ln1", "ln2", "ln_final", "embed_ln"):
-        return "normed"
-    if kind in ("mlp.pre", "mlp.post"):
-        return "mlp"
-    if kind == "logits":
-        return "logits"
-    if kind == "tokens":
-        return "onehot"
-    return "stream"
+    """Quantities that share a colour scale (the kind's colour group in the registry)."""
+    return stage_kinds.stage_kind(kind).level_group
 
 
 class LevelTable:
@@ -300,16 +185,16 @@ class LevelTable:
         if group in ("prob", "onehot"):
             return (0.0, 1.0)
         per_head = group in self.PER_HEAD and spec.has_heads and head is not None
-        key = (group, spec.layer, head if per_head else None)
+        key = (group, spec.block, head if per_head else None)
         if key not in self._cache:
             pooled = []
             for sid, other in model.graph.items():
-                if level_group(other.kind) != group or other.layer != spec.layer:
+                if level_group(other.kind) != group or other.block != spec.block:
                     continue
                 for values in (self._trace[sid], self._reference.computed(sid) if self._reference else None):
                     if values is not None:
                         pooled.append(values[head] if per_head and other.has_heads else values)
-            if group == "stream" and spec.layer is None:
+            if group == "stream" and spec.block is None:
                 pooled.extend(self._trace.param(name) for name in self.EMBEDDING_PARAMS if name in model.params)
             self._cache[key] = symmetric(bulk_peak(pooled))
         return self._cache[key]
@@ -416,7 +301,7 @@ def term_matrix(term: Term, trace: Trace, head: int, levels: LevelTable, columns
             labels[1] = tuple(labels[1][i] for i in col_index)
     title = term.title + (f" · head {h}" if prefix and term.head is None else "")
     extra = {}
-    masked_source = _masked_scores_of(trace, spec) if spec.kind == "attn.pattern" else None
+    masked_source = _masked_scores_of(trace, spec) if stage_kinds.stage_kind(spec.kind).hatches_masked_input else None
     if masked_source is not None:  # the weights of keys the mask hid: hatched, like the −∞ they came from
         hidden = np.isneginf(masked_source[h] if prefix else masked_source)
         if hidden.shape == data.shape:
@@ -436,10 +321,11 @@ def term_matrix(term: Term, trace: Trace, head: int, levels: LevelTable, columns
     return _orient(matrix, term)
 
 
-def _masked_scores_of(trace: Trace, spec) -> np.ndarray | None:  # noqa: ANN001 (a StageSpec)
-    """The masked scores a pattern stage was computed from (its input), if the trace has them."""
+def _masked_scores_of(trace: Trace, spec: StageSpec) -> np.ndarray | None:
+    """The masked scores a pattern stage was computed from (its input that the mask is about),
+    if the trace has them."""
     for source in spec.inputs:
-        if trace.model.graph[source].kind == "attn.masked":
+        if stage_kinds.stage_kind(trace.model.graph[source].kind).about_mask:
             return trace[source]
     return None
 
@@ -454,7 +340,7 @@ def _param_matrix(term: Term, trace: Trace, h: int, levels: LevelTable, columns:
         data = data[h]
         axes = axes[1:]
         prefix = (h,)
-    layer = _layer_of(name)
+    layer = model.param_layer(name)
     tokens = token_labels(trace)
     lv = levels.for_param(name)
     title = term.title + (f" · head {h}" if prefix else "")
@@ -541,11 +427,6 @@ def _axis_name(axis: str, predicted: bool = False) -> str:
     if axis == "vocab":
         return "next word" if predicted else "word"
     return {"pos": "token", "query_pos": "query", "key_pos": "key", "d_mlp": "neuron", "token_type": "segment"}.get(axis, axis)
-
-
-def _layer_of(name: str) -> int | None:
-    parts = name.split(".")
-    return int(parts[1]) if parts[0] == "blocks" else None
 
 
 def linked_cells(term: Term, matrix: Matrix, result_index: tuple[int, ...], ids: np.ndarray) -> list[tuple[str, int, int]]:

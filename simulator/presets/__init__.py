@@ -66,7 +66,7 @@ def stage_kinds(name: str) -> tuple[StageKind, ...]:
     for spec in build_preset(name).graph.values():
         if spec.kind not in kinds:
             title = re.sub(r"\bblock \d+\b", "a block", spec.title)
-            kinds[spec.kind] = StageKind(spec.kind, title, spec.layer is not None)
+            kinds[spec.kind] = StageKind(spec.kind, title, spec.block is not None)
     return tuple(kinds.values())
 
 

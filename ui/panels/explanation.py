@@ -1,6 +1,7 @@
 """The explanation panel: what the current stage does and why, for a student, with real shapes.
 
-Texts come from ``resources/explanations/<kind>.md`` (format in that folder's README), so they
+Texts come from ``resources/explanations/<key>.md``, the key being the stage kind's
+``explanation`` in :mod:`simulator.stage_kinds` (format in that folder's README), so they
 can be edited without touching code. Placeholders are filled with the loaded model's sizes and
 the sentence's length, and variants (``{rows: … | columns: …}``, ``{pre-LN: … | post-LN: …}``)
 are chosen for the layout on screen and the model's architecture, so a text never describes a
@@ -20,6 +21,7 @@ from PySide6.QtGui import QFont, QTextDocument
 from PySide6.QtWidgets import QTextBrowser, QVBoxLayout, QWidget
 
 from resources import RESOURCES_DIR
+from simulator import stage_kinds
 from simulator.stages import StageSpec
 from ui.math_html import LAYOUT_CONDITIONS, MASK_CONDITIONS, NORM_CONDITIONS, choose_variants, equation_html
 from ui.state import LAYOUT_COLUMNS, AppState
@@ -156,7 +158,8 @@ class ExplanationPanel(QWidget):
         self._render()
 
     def explanation(self, kind: str) -> Explanation | None:
-        """The parsed text for a stage kind, read once and then cached (None if there is none)."""
+        """The parsed text with a stage kind's explanation key (``StageKind.explanation``), read
+        once and then cached (None if there is none)."""
         if kind not in self._cache:
             path = self._dir / f"{kind}.md"
             try:
@@ -190,7 +193,7 @@ class ExplanationPanel(QWidget):
         if document is None:
             document = QTextDocument(self)
             document.setDefaultFont(self.browser.font())
-            document.setHtml(self._html(spec, self.explanation(spec.kind)))
+            document.setHtml(self._html(spec, self.explanation(stage_kinds.stage_kind(spec.kind).explanation)))
             self._documents[key] = document
         previous = self.browser.document()
         # ours, and dropped from the cache while it was on screen (the browser deletes its own)
@@ -224,7 +227,7 @@ class ExplanationPanel(QWidget):
     def _unmasked(self, spec: StageSpec) -> bool:
         """A masking stage (or the softmax after it) while the causal mask is off: the text about
         the mask must not read as if cells were hidden here."""
-        return spec.kind in ("attn.masked", "attn.pattern") and not self._state.option("causal")
+        return stage_kinds.stage_kind(spec.kind).about_mask and not self._state.option("causal")
 
     def _html(self, spec: StageSpec, text: Explanation | None) -> str:
         state = self._state

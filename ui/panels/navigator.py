@@ -10,18 +10,19 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QKeyEvent, QResizeEvent
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTreeWidget, QTreeWidgetItem, QWidget
 
+from simulator import stage_kinds
 from ui.state import AppState
 
 STAGE_ROLE = Qt.ItemDataRole.UserRole
 CURRENT_BACKGROUND = QColor("#ffe2b8")
 ID_COLOR = QColor("#6b6b6b")
 
-#: stages after the blocks (``resid_final`` stands in for the blocks when there are none)
-OUTPUT_KINDS = frozenset({"resid_final", "ln_final", "logits", "probs", "pooled"})
 _EMBEDDING = "Embedding"
 _OUTPUT = "Output"
 _ATTENTION = "Attention"
 _MLP = "MLP"
+#: the heading of each navigator group of the stage-kind registry inside a block ("": none)
+_SUB_GROUPS = {stage_kinds.ATTENTION: _ATTENTION, stage_kinds.MLP: _MLP, stage_kinds.BLOCK: ""}
 
 
 class PipelineNavigator(QTreeWidget):
@@ -80,20 +81,18 @@ class PipelineNavigator(QTreeWidget):
             self._attention_groups.clear()
             self._current = None
             model = self._state.model
-            pre_norm = model.config.norm == "pre"
             ids = model.stage_ids()
             total = len(ids)
             top: QTreeWidgetItem | None = None
             top_name = ""
             sub: QTreeWidgetItem | None = None
             sub_name = ""
-            seen_block = False
             for step, sid in enumerate(ids, start=1):
                 spec = model.graph[sid]
-                if spec.layer is None:
-                    name = _OUTPUT if seen_block or spec.kind in OUTPUT_KINDS else _EMBEDDING
+                kind_group = stage_kinds.stage_kind(spec.kind).navigator_group(model.config.norm)
+                if spec.block is None:
+                    name = _OUTPUT if kind_group == stage_kinds.OUTPUT else _EMBEDDING
                 else:
-                    seen_block = True
                     name = f"Block {spec.layer}"
                 if top is None or name != top_name:
                     top = self._group(None, name, sid)
@@ -101,7 +100,7 @@ class PipelineNavigator(QTreeWidget):
                     sub, sub_name = None, ""
                     if spec.layer is not None:
                         self._blocks[spec.layer] = top
-                group = _sub_group(spec.kind, pre_norm) if spec.layer is not None else ""
+                group = _SUB_GROUPS[kind_group] if spec.block is not None else ""
                 if group and (sub is None or group != sub_name):
                     sub = self._group(top, group, sid)
                     sub_name = group
@@ -229,11 +228,3 @@ class PipelineNavigator(QTreeWidget):
         else:
             self._state.set_stage(sid)
 
-
-def _sub_group(kind: str, pre_norm: bool) -> str:
-    """Which part of a block a stage belongs to: attention, the MLP, or the block itself ("")."""
-    if kind.startswith("attn") or (pre_norm and kind == "ln1"):
-        return _ATTENTION
-    if kind.startswith("mlp") or (pre_norm and kind == "ln2"):
-        return _MLP
-    return ""

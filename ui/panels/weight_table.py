@@ -145,7 +145,7 @@ class WeightTableModel(QAbstractTableModel):
         self._head = min(self._head, model.config.n_heads - 1) if self._per_head() else 0
         data = full[self._head] if self._per_head() else full
         axes = param_axes(self._name)[1:] if self._per_head() else param_axes(self._name)
-        layer = int(self._name.split(".")[1]) if self._name.startswith("blocks.") else None
+        layer = model.param_layer(self._name)
 
         def labels(axis: str, size: int) -> tuple[str, ...]:
             if axis == "pos":
