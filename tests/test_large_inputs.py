@@ -275,3 +275,71 @@ def test_the_window_shows_progress_and_the_visible_bars_come_from_the_worker(mak
     assert threads.get("probs") not in (None, main)  # the toy's small probs stage, on the worker
     assert window.next_token.predictions()[0][1] > 0
     assert window.statusBar().currentMessage().startswith("Forward pass for")
+
+
+# -- 4. the recovery copy is written in the background -------------------------------------------------
+class _HeldWrites:
+    """``save_session`` stand-in that records the writing thread and waits to be released
+    (for two seconds at most, so a write on the GUI thread cannot hang the test)."""
+
+    def __init__(self, monkeypatch) -> None:
+        import threading
+
+        import ui.recovery
+
+        self.release = threading.Event()
+        self.threads: list[int] = []
+        self._save = ui.recovery.save_session
+        monkeypatch.setattr(ui.recovery, "save_session", self)
+
+    def __call__(self, path, session, extra=None):
+        import threading
+
+        self.threads.append(threading.get_ident())
+        self.release.wait(2.0)
+        self._save(path, session, extra=extra)
+
+
+def _edit(window, value: float) -> None:
+    from ui.commands import SetParamCommand
+
+    state = window.state
+    state.undo_stack.push(SetParamCommand(state, "blocks.0.attn.W_Q", np.float32(value), (0, 1, 2)))
+
+
+def test_the_timed_recovery_copy_is_written_off_the_gui_thread_from_a_snapshot(make_main_window, qtbot, monkeypatch):
+    import threading
+    import time
+
+    from ui.session_file import load_session
+
+    window = make_main_window()
+    recovery = window.recovery
+    held = _HeldWrites(monkeypatch)
+    _edit(window, 0.25)
+    start = time.perf_counter()
+    assert recovery.autosave_if_needed()
+    assert time.perf_counter() - start < 0.5, "the GUI thread waited for the write"
+    assert recovery.writing and held.threads and held.threads[0] != threading.get_ident()
+    _edit(window, 0.75)  # an edit while the copy is written belongs to the next copy
+    assert not recovery.autosave_if_needed(), "one write at a time"
+    with qtbot.waitSignal(recovery.autosaved, timeout=3000):
+        held.release.set()
+    copy = load_session(recovery.file)
+    assert float(copy.model.params["blocks.0.attn.W_Q"][0, 1, 2]) == 0.25
+    assert recovery.autosave_if_needed()
+    recovery.wait_for_writer()
+    assert float(load_session(recovery.file).model.params["blocks.0.attn.W_Q"][0, 1, 2]) == 0.75
+
+
+def test_a_copy_still_being_written_when_the_work_is_saved_does_not_come_back(make_main_window, qtbot, monkeypatch, tmp_path):
+    window = make_main_window()
+    recovery = window.recovery
+    held = _HeldWrites(monkeypatch)
+    _edit(window, 0.5)
+    assert recovery.autosave_if_needed()
+    assert window.sessions.save_as(tmp_path / "saved.npz")  # clean: the copy is discarded
+    held.release.set()
+    recovery.wait_for_writer()
+    qtbot.wait(20)
+    assert not recovery.file.exists()
