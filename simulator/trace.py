@@ -162,8 +162,20 @@ class Trace(Mapping[str, np.ndarray]):
         """
         keep = set(keep)
         clone = copy.copy(self)
-        clone._values = {sid: value for sid, value in self._values.items() if sid in keep}
+        values = dict(self._values)  # one step: a worker thread may be adding to it
+        clone._values = {sid: value for sid, value in values.items() if sid in keep}
         return clone
+
+    def forget(self, keep: Iterable[str]) -> None:
+        """Let go of every computed value except those of the stages in ``keep``; a stage let go
+        is computed again from the parameter snapshot if read (the same value, at its cost).
+
+        For a trace still on screen while a newer one is computed: holding both whole would
+        double the memory of a long pass.
+        """
+        keep = set(keep)
+        for sid in [sid for sid in list(self._values) if sid not in keep]:
+            self._values.pop(sid, None)
 
     def next_token_probs(self) -> np.ndarray:
         """The last row of ``probs``: the model's next-token distribution after the sentence.

@@ -220,6 +220,7 @@ def test_a_long_pass_runs_off_the_gui_thread_and_is_installed_when_done(qtbot, m
 
     model, state = _long_state(qtbot)
     old = state.trace
+    old.compute([NEXT_TOKEN_PROBS, "blocks.1.attn.pattern"])  # what the window would have read
     threads = _threads_of(model, monkeypatch)
     installed, messages = [], []
     state.trace_changed.connect(lambda: installed.append(state.trace))
@@ -227,6 +228,8 @@ def test_a_long_pass_runs_off_the_gui_thread_and_is_installed_when_done(qtbot, m
     with qtbot.waitSignal(state.busy_changed, timeout=100):
         state.undo_stack.push(SetTextCommand(state, words(model, LONG + 1)))
     assert state.busy and state.trace is old and state.text == words(model, LONG + 1)
+    # the trace still on screen holds only its current layer meanwhile (not two passes at once)
+    assert old.computed("blocks.1.attn.pattern") is not None and old.computed("blocks.0.mlp_out") is None
     qtbot.waitUntil(lambda: not state.busy, timeout=5000)
     assert len(installed) == 1 and installed[0] is state.trace and state.trace.ids.shape == (LONG + 1,)
     assert state.trace.computed("blocks.1.attn.pattern") is not None and state.trace.computed("blocks.1.mlp_out") is not None

@@ -399,10 +399,15 @@ class AppState(QObject):
         values of the current stage's layer (see :attr:`baseline`)."""
         if self._view.show_difference:
             return trace
+        return trace.trimmed(self._layer_stages(trace))
+
+    def _layer_stages(self, trace: Trace) -> list[str]:
+        """The stages of the current stage's layer (of the embedding and output for a stage
+        outside the blocks) in ``trace``'s model: what the canvas reads for the current stage."""
         graph = trace.model.graph
         current = graph.get(self._stage)
         layer = current.layer if current is not None else None
-        return trace.trimmed(sid for sid, spec in graph.items() if spec.layer == layer)
+        return [sid for sid, spec in graph.items() if spec.layer == layer]
 
     def _remember_pristine(self, model: Model) -> None:
         if model not in self._pristine:
@@ -426,6 +431,10 @@ class AppState(QObject):
             self._install(trace)
             return
         wanted = self._wanted(trace)
+        shown = self._trace
+        if shown.model is trace.model and not (shown is self._baseline and self._view.show_difference):
+            # on screen until replaced: only what the canvas may still read is held meanwhile
+            shown.forget(self._layer_stages(shown))
         generation = self._generation
         self._pending = trace
         self._progress_shown = -1
@@ -467,21 +476,16 @@ class AppState(QObject):
 
     def _compute_in_background(self, generation: int, trace: Trace, wanted: list[str]) -> None:
         """On the worker thread: compute, then hand the trace to the GUI thread (queued)."""
-        finished = False
+        finished = True
         try:
             finished = trace.compute(
                 wanted,
                 keep_going=lambda: generation == self._generation,
-                progress=lambda done, total: self._background_progress.emit(generation, done, total),
+                progress=lambda done, total: _emit(self._background_progress, generation, done, total),
             )
-        except RuntimeError:  # the state itself was deleted (the window closed): nobody to tell
-            return
-        except Exception:  # noqa: BLE001 (the GUI thread reads the stage again and shows the error)
+        except Exception:  # noqa: BLE001 (installed anyway: the GUI thread reads the stage again and shows the error)
             finished = True
-        try:
-            self._background_done.emit(generation, trace, finished)
-        except RuntimeError:
-            return
+        _emit(self._background_done, generation, trace, finished)
 
     def _background_step(self, generation: int, done: int, total: int) -> None:
         if generation != self._generation or self._pending is None:
@@ -500,6 +504,14 @@ class AppState(QObject):
         self.busy_changed.emit(False)
         self._install(trace)
         self.message.emit(f"Forward pass for {int(trace.ids.shape[0]):,} tokens done")
+
+
+def _emit(signal: Any, *args: Any) -> None:
+    """Emit from a worker thread; a state deleted meanwhile (its window closed) has nobody to tell."""
+    try:
+        signal.emit(*args)
+    except RuntimeError:
+        pass
 
 
 def checked_options(options: Mapping[str, Any]) -> dict[str, Any]:
