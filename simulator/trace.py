@@ -8,16 +8,26 @@ in the model's shared cache first, so a new trace recomputes only what an edit t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterator, Mapping
+import copy
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 
+from simulator import ops
 from simulator.errors import UnknownStageError
 from simulator.ops import sealed
 from simulator.stages import StageSpec
 
 if TYPE_CHECKING:
     from simulator.model import Model
+
+#: where :meth:`Trace.next_token_probs` keeps its row in the model's cache and compute log (not a
+#: stage id: no stage has this name, so it never shadows one)
+NEXT_TOKEN_PROBS = "probs[-1]"
+#: up to this many entries (positions × vocabulary) :meth:`Trace.next_token_probs` computes the
+#: whole ``probs`` stage: it costs microseconds, and its row then equals the stage bit for bit
+#: (a one-row matrix product may round differently from the same row of a full one)
+FULL_PROBS_LIMIT = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -95,6 +105,107 @@ class Trace(Mapping[str, np.ndarray]):
         """The stage's value if this trace has already computed it, else None (never computes:
         for views that compare with an older trace without paying for a pass of it)."""
         return self._values.get(stage_id)
+
+    def compute(
+        self,
+        wanted: Iterable[str],
+        keep_going: Callable[[], bool] | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> bool:
+        """Compute the stages in ``wanted`` (stage ids, or :data:`NEXT_TOKEN_PROBS`) and every
+        stage they need, one stage at a time in forward order; True when all are done.
+
+        For a long pass on a worker thread: ``keep_going()`` is asked before each stage (False
+        stops early, e.g. when a newer edit made this trace obsolete) and ``progress(done, total)``
+        is told after each. The values are the same as reading the stages one by one; a trace
+        may be read from another thread meanwhile (each stage is written once, whole, and two
+        threads computing the same stage compute the same value).
+        """
+        graph = self.model.graph
+        wanted = list(wanted)
+        for sid in wanted:
+            if sid != NEXT_TOKEN_PROBS and sid not in graph:
+                raise UnknownStageError(self.model._unknown_stage_message(sid))
+        roots = [sid for sid in wanted if sid != NEXT_TOKEN_PROBS]
+        last_row = NEXT_TOKEN_PROBS in wanted and "probs" in graph
+        if last_row:
+            roots.append(graph["logits"].inputs[0])
+        needed: set[str] = set()
+        while roots:
+            sid = roots.pop()
+            if sid not in needed:
+                needed.add(sid)
+                roots.extend(graph[sid].inputs)
+        order = [sid for sid in graph if sid in needed]
+        total = len(order) + int(last_row)
+        for done, sid in enumerate(order, 1):
+            if keep_going is not None and not keep_going():
+                return False
+            self[sid]
+            if progress is not None:
+                progress(done, total)
+        if last_row:
+            if keep_going is not None and not keep_going():
+                return False
+            self.next_token_probs()
+            if progress is not None:
+                progress(total, total)
+        return True
+
+    def trimmed(self, keep: Iterable[str]) -> "Trace":
+        """The same pass (input, options, parameter snapshot) holding only the values of the
+        stages in ``keep`` that this trace has computed; any other stage is computed again from
+        the snapshot when read, so every value is still this trace's.
+
+        For an older trace kept for comparison: its snapshot shares the parameter arrays (edits
+        replace tensors rather than change them), so a trimmed trace costs little memory.
+        """
+        keep = set(keep)
+        clone = copy.copy(self)
+        values = dict(self._values)  # one step: a worker thread may be adding to it
+        clone._values = {sid: value for sid, value in values.items() if sid in keep}
+        return clone
+
+    def forget(self, keep: Iterable[str]) -> None:
+        """Let go of every computed value except those of the stages in ``keep``; a stage let go
+        is computed again from the parameter snapshot if read (the same value, at its cost).
+
+        For a trace still on screen while a newer one is computed: holding both whole would
+        double the memory of a long pass.
+        """
+        keep = set(keep)
+        for sid in [sid for sid in list(self._values) if sid not in keep]:
+            self._values.pop(sid, None)
+
+    def next_token_probs(self) -> np.ndarray:
+        """The last row of ``probs``: the model's next-token distribution after the sentence.
+
+        Read-only, [vocab]. When this trace (or the cache) already holds the whole ``probs`` stage,
+        or that stage is small (:data:`FULL_PROBS_LIMIT`), its last row is returned. Otherwise only
+        the last row of the final residual is unembedded and normalised, as
+        ``softmax((x[-1] · W_U + b_U) / T)``: one position instead of all of them (for a
+        GPT-2-sized vocabulary and a long sentence the full ``logits`` and ``probs`` are the two
+        largest stages of the pass). That value equals the last row of the full stage up to the
+        rounding of a one-row matrix product.
+        """
+        if "probs" not in self.model.graph:
+            raise UnknownStageError(self.model._unknown_stage_message("probs"))
+        full = self._values.get("probs")
+        key = self.cache_key("probs")
+        if full is None:
+            full = self.model._cache_get("probs", key)
+        if full is None and self.ids.shape[0] * self.model.config.vocab_size <= FULL_PROBS_LIMIT:
+            full = self["probs"]
+        if full is not None:
+            return full[-1]
+        value = self.model._cache_get(NEXT_TOKEN_PROBS, key)
+        if value is None:
+            final = self[self.model.graph["logits"].inputs[0]][-1:]
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+                logits = ops.matmul(final, self._params["unembed.W_U"], self._params["unembed.b_U"])
+                value = sealed(np.asarray(ops.softmax(logits, temperature=self._options["temperature"])[0]))
+            self.model._cache_put(NEXT_TOKEN_PROBS, key, value)
+        return value
 
     # -- what stages ask for -----------------------------------------------------------------
     def param(self, name: str) -> np.ndarray:

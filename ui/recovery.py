@@ -1,7 +1,8 @@
 """Crash protection: a recovery copy of unsaved work, offered back on the next start.
 
 While the session has unsaved changes, a copy is written every 30 seconds (only if something
-changed since the last copy) to ``recovery-<pid>-<n>-<time>-<random>.npz`` in the recovery folder, in the
+changed since the last copy; the session is snapshotted on the GUI thread and written by a worker
+thread, so a large model's copy does not freeze the window) to ``recovery-<pid>-<n>-<time>-<random>.npz`` in the recovery folder, in the
 session format of :mod:`ui.session_file` plus a ``recovery`` member naming the file the work
 belongs to. Saving, discarding or closing the window normally removes the copy. A lock file
 held next to it while the app runs tells a copy left by a crashed run (its lock is stale or
@@ -14,16 +15,21 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable
+from types import MappingProxyType
+from typing import Any, Callable, Mapping
+
+import numpy as np
 
 from PySide6.QtCore import QLockFile, QObject, QSettings, QStandardPaths, QTimer, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from simulator.errors import SimulatorError
+from simulator.model import Model
 from simulator.model_file import read_npz
 from ui.session_file import Session, load_session, save_session
 from ui.state import AppState
@@ -52,10 +58,27 @@ class RecoveryCopy:
     saved_at: float
 
 
+class _ModelSnapshot:
+    """A model as it is at one moment, for writing on another thread while edits go on.
+
+    Its parameter mapping is a copy (the arrays themselves never change: an edit replaces the
+    tensor, so no weight is copied); everything else is the model's, which does not change.
+    """
+
+    def __init__(self, model: Model) -> None:
+        self._model = model
+        self.params: Mapping[str, np.ndarray] = MappingProxyType(dict(model.params))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._model, name)
+
+
 class RecoveryManager(QObject):
     """Writes the recovery copy on a timer while modified; offers copies of crashed runs back."""
 
     autosaved = Signal(str)
+    #: from the writer thread (queued to the GUI thread): the copy's generation, "" or an error
+    _written = Signal(int, str)
 
     def __init__(
         self,
@@ -75,6 +98,11 @@ class RecoveryManager(QObject):
         self._lock_path = self._folder / f"{stem}.lock"
         self._changed_since_copy = False
         self._clean = state.undo_stack.isClean()
+        self._writer: threading.Thread | None = None
+        #: bumped by :meth:`discard`: a copy written for an older generation is removed at once
+        self._generation = 0
+        self._discard_lock = threading.Lock()
+        self._written.connect(self._write_finished)
         self.timer = QTimer(self)
         self.timer.setObjectName("recoveryTimer")
         self.timer.setInterval(AUTOSAVE_INTERVAL_MS)
@@ -102,22 +130,24 @@ class RecoveryManager(QObject):
             self.timer.start()
 
     def autosave_if_needed(self) -> bool:
-        """Write the copy if the session is modified and changed since the last copy."""
-        if self._clean or not self._changed_since_copy:
+        """Start writing the copy in the background if the session is modified and changed
+        since the last copy (False too while the previous copy is still being written: the
+        next tick writes it)."""
+        if self._clean or not self._changed_since_copy or self.writing:
             return False
-        return self.autosave()
+        return self.autosave_in_background()
+
+    @property
+    def writing(self) -> bool:
+        """Whether a copy is being written by the writer thread."""
+        return self._writer is not None and self._writer.is_alive()
 
     def autosave(self) -> bool:
-        """Write the recovery copy now; a failure is reported in the status bar only."""
+        """Write the recovery copy now, on this thread; a failure is reported in the status bar only."""
+        self.wait_for_writer()
         try:
-            self._folder.mkdir(parents=True, exist_ok=True)
-            self._hold_lock()
-            original = self._current_path()
-            save_session(
-                self.file,
-                Session.from_state(self._state),
-                extra={"recovery": {"original": str(original) if original else None, "saved_at": time.time()}},
-            )
+            session, extra = self._snapshot()
+            save_session(self.file, session, extra=extra)
         except (SimulatorError, OSError) as exc:
             self._state.message.emit(f"Could not write the recovery copy: {exc}")
             return False
@@ -125,14 +155,75 @@ class RecoveryManager(QObject):
         self.autosaved.emit(str(self.file))
         return True
 
+    def autosave_in_background(self) -> bool:
+        """Snapshot the session now and write it on a worker thread (``autosaved`` follows, or
+        a status bar message if the write fails); False if the folder cannot be made."""
+        self.wait_for_writer()
+        try:
+            session, extra = self._snapshot()
+        except OSError as exc:
+            self._state.message.emit(f"Could not write the recovery copy: {exc}")
+            return False
+        self._changed_since_copy = False
+        generation = self._generation
+        self._writer = threading.Thread(
+            target=self._write, args=(generation, session, extra), name="recovery-copy", daemon=True
+        )
+        self._writer.start()
+        return True
+
+    def wait_for_writer(self) -> None:
+        """Block until the copy being written (if any) is done."""
+        if self._writer is not None:
+            self._writer.join()
+            self._writer = None
+
+    def _snapshot(self) -> tuple[Session, dict[str, Any]]:
+        """On the GUI thread: the session as it is now (no weight is copied) and the recovery note."""
+        self._folder.mkdir(parents=True, exist_ok=True)
+        self._hold_lock()
+        original = self._current_path()
+        session = Session.from_state(self._state)
+        session = replace(session, model=_ModelSnapshot(session.model))
+        return session, {"recovery": {"original": str(original) if original else None, "saved_at": time.time()}}
+
+    def _write(self, generation: int, session: Session, extra: dict[str, Any]) -> None:
+        """On the writer thread: write the copy, and remove it again if it was discarded meanwhile."""
+        error = ""
+        try:
+            save_session(self.file, session, extra=extra)
+        except (SimulatorError, OSError) as exc:
+            error = str(exc) or type(exc).__name__
+        with self._discard_lock:
+            if generation != self._generation:
+                _remove(self.file)
+                return
+        try:
+            self._written.emit(generation, error)
+        except RuntimeError:  # the manager was deleted meanwhile: nobody to tell
+            pass
+
+    def _write_finished(self, generation: int, error: str) -> None:
+        if generation != self._generation:
+            return
+        if error:
+            self._changed_since_copy = True
+            self._state.message.emit(f"Could not write the recovery copy: {error}")
+        else:
+            self.autosaved.emit(str(self.file))
+
     def discard(self) -> None:
-        """Remove this run's copy (after a save, a discard, or a clean exit)."""
-        _remove(self.file)
+        """Remove this run's copy (after a save, a discard, or a clean exit), including one
+        still being written."""
+        with self._discard_lock:
+            self._generation += 1
+            _remove(self.file)
 
     def shutdown(self) -> None:
         """Clean exit: stop the timer, remove the copy and release the lock."""
         self.timer.stop()
         self.discard()
+        self.wait_for_writer()
         if self._lock is not None:
             self._lock.unlock()
             self._lock = None

@@ -9,9 +9,10 @@ every number; it does no maths itself.
 from __future__ import annotations
 
 import math
+import threading
 import weakref
 from dataclasses import dataclass, replace
-from typing import Any, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
@@ -19,10 +20,14 @@ from PySide6.QtGui import QUndoStack
 
 from simulator.errors import SimulatorError
 from simulator.model import Model
-from simulator.trace import Trace
+from simulator.trace import NEXT_TOKEN_PROBS, Trace
 
 LAYOUT_ROWS = "rows"  #: queries are rows, as in papers and code
 LAYOUT_COLUMNS = "columns"  #: queries are columns, as in 3Blue1Brown's videos
+
+#: a pass whose tokens × d_model × layers is above this runs on a worker thread (GPT-2 small from
+#: about 230 tokens; every toy and teaching model stays on the GUI thread, synchronous)
+BACKGROUND_COST = 1 << 21
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,13 @@ class AppState(QObject):
     hover_changed = Signal(object)
     text_error_changed = Signal(str)
     message = Signal(str)
+    #: a long pass started (True) or ended (False) on the worker thread
+    busy_changed = Signal(bool)
+    #: stages done and to do of the long pass being computed
+    progress = Signal(int, int)
+    #: from the worker thread (queued to the GUI thread): generation, trace, finished
+    _background_done = Signal(int, object, bool)
+    _background_progress = Signal(int, int, int)
 
     def __init__(self, model: Model, text: str | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -96,6 +108,16 @@ class AppState(QObject):
         self._hover: Hover | None = None
         self._text_error = ""
         self._baseline: Trace | None = None
+        #: passes costlier than this (tokens × d_model × layers) are computed on a worker thread
+        self.background_cost = BACKGROUND_COST
+        #: the trace a worker is computing, to be installed when done (None: nothing in flight)
+        self._pending: Trace | None = None
+        #: bumped by every new trace: a worker's result for an older one is dropped
+        self._generation = 0
+        self._progress_shown = -1
+        self._needs: list[weakref.WeakMethod] = []
+        self._background_done.connect(self._background_finished)
+        self._background_progress.connect(self._background_step)
         #: per model object: its parameters as loaded, for "reset to the preset's value"
         self._pristine: weakref.WeakKeyDictionary[Model, dict[str, np.ndarray]] = weakref.WeakKeyDictionary()
         self._remember_pristine(model)
@@ -115,8 +137,21 @@ class AppState(QObject):
 
     @property
     def text(self) -> str:
-        """The sentence of the current trace (the last one that could be run)."""
+        """The sentence of the current trace (the last one that could be run), or of the one
+        being computed in the background (see :attr:`busy`)."""
         return self._text
+
+    @property
+    def busy(self) -> bool:
+        """Whether a long pass is being computed on a worker thread; :attr:`trace` is then still
+        the previous one, and is replaced (``trace_changed``) when the pass is done."""
+        return self._pending is not None
+
+    def register_needs(self, needs: Callable[[], Iterable[str]]) -> None:
+        """Declare what a view will read from each new trace: ``needs()`` (a bound method, held
+        weakly; asked on the GUI thread) gives stage ids or :data:`NEXT_TOKEN_PROBS`, or nothing
+        while the view is hidden. A long pass computes them before the trace is installed."""
+        self._needs.append(weakref.WeakMethod(needs))
 
     @property
     def text_error(self) -> str:
@@ -151,7 +186,13 @@ class AppState(QObject):
 
     @property
     def baseline(self) -> Trace | None:
-        """The trace before the last model edit, for the "difference" view (None if none)."""
+        """The trace before the last model edit, for the "difference" view (None if none).
+
+        While that view is off only the values of the current layer's stages are held (the
+        colour scales compare with them); the rest would double the memory of a long pass for
+        nothing, and are computed again from the trace's parameter snapshot if the view is
+        switched on (see :meth:`Trace.trimmed`).
+        """
         return self._baseline
 
     def pristine_params(self) -> Mapping[str, np.ndarray]:
@@ -237,7 +278,7 @@ class AppState(QObject):
     def apply_text(self, text: str) -> None:
         trace = self._make_trace(text, self._options)
         self._text = text
-        self._install(trace)
+        self._install_when_ready(trace)
         self.show_text_error("")
 
     def apply_option(self, name: str, value: Any) -> None:
@@ -246,12 +287,14 @@ class AppState(QObject):
         options = dict(self._options, **{name: value})
         trace = self._make_trace(self._text, options)
         self._options = options
-        self._install(trace)
+        self._install_when_ready(trace)
 
     def apply_view(self, **changes: Any) -> None:
         view = replace(self._view, **changes)
         if view != self._view:
             self._view = view
+            if self._baseline is not None:
+                self._baseline = self._kept(self._baseline)
             self.view_changed.emit()
 
     def apply_param(self, name: str, value: Any, index: Any = None, update_baseline: bool = True) -> None:
@@ -260,11 +303,11 @@ class AppState(QObject):
         A gesture that edits many times (scrubbing) passes ``update_baseline=False`` after its
         first change, so the difference view compares with the state before the whole gesture.
         """
-        before = self._trace
+        before = self._pending or self._trace
         self._model.set_param(name, value, index)
         if update_baseline or self._baseline is None:
-            self._baseline = before
-        self._install(self._make_trace(self._text, self._options))
+            self._baseline = self._kept(before)
+        self._install_when_ready(self._make_trace(self._text, self._options))
 
     def plan_model(self, model: Model, text: str | None = None) -> ModelPlan:
         """Work out a switch to ``model`` without making it: ``text`` (or the current sentence)
@@ -294,6 +337,7 @@ class AppState(QObject):
         """
         if plan is None or plan.model is not model:
             plan = self.plan_model(model, text)
+        self._supersede()
         self._model = model
         self._options = dict(plan.options)
         self._text = plan.text
@@ -326,6 +370,7 @@ class AppState(QObject):
             raise SimulatorError(f"head must be a whole number between 0 and {model.config.n_heads - 1}, got {head!r}")
         opts = checked_options(options)
         trace = model.trace(text, **opts)
+        self._supersede()
         self._model = model
         self._options = opts
         self._text = text
@@ -352,6 +397,21 @@ class AppState(QObject):
         opts = options or self._options
         return self._model.trace(text, **opts)
 
+    def _kept(self, trace: Trace) -> Trace:
+        """``trace`` as the baseline holds it: whole while the change view is on, else only the
+        values of the current stage's layer (see :attr:`baseline`)."""
+        if self._view.show_difference:
+            return trace
+        return trace.trimmed(self._layer_stages(trace))
+
+    def _layer_stages(self, trace: Trace) -> list[str]:
+        """The stages of the current stage's layer (of the embedding and output for a stage
+        outside the blocks) in ``trace``'s model: what the canvas reads for the current stage."""
+        graph = trace.model.graph
+        current = graph.get(self._stage)
+        layer = current.layer if current is not None else None
+        return [sid for sid, spec in graph.items() if spec.layer == layer]
+
     def _remember_pristine(self, model: Model) -> None:
         if model not in self._pristine:
             self._pristine[model] = dict(model.params)  # the engine never edits arrays in place
@@ -360,6 +420,101 @@ class AppState(QObject):
         self._trace = trace
         self.set_hover(None)
         self.trace_changed.emit()
+
+    def _cost(self, trace: Trace) -> int:
+        c = trace.model.config
+        return int(trace.ids.shape[0]) * c.d_model * max(c.n_layers, 1)
+
+    def _install_when_ready(self, trace: Trace) -> None:
+        """Install ``trace`` now, or, for a long pass, once a worker thread has computed what
+        the current stage and the visible views need (the window keeps repainting meanwhile);
+        either way any pass still in flight is superseded."""
+        self._supersede()
+        if self._cost(trace) <= self.background_cost:
+            self._install(trace)
+            return
+        wanted = self._wanted(trace)
+        shown = self._trace
+        if shown.model is trace.model and not (shown is self._baseline and self._view.show_difference):
+            # on screen until replaced: only what the canvas may still read is held meanwhile
+            shown.forget(self._layer_stages(shown))
+        generation = self._generation
+        self._pending = trace
+        self._progress_shown = -1
+        self.busy_changed.emit(True)
+        self._background_step(generation, 0, 1)
+        worker = threading.Thread(
+            target=self._compute_in_background, args=(generation, trace, wanted), name="forward-pass", daemon=True
+        )
+        worker.start()
+
+    def _supersede(self) -> None:
+        """Drop the pass in flight, if any: its worker stops at its next stage."""
+        self._generation += 1
+        if self._pending is not None:
+            self._pending = None
+            self.busy_changed.emit(False)
+
+    def _wanted(self, trace: Trace) -> list[str]:
+        """What the canvas and the visible views will read: the current stage and the stages of
+        its layer (the colour scales compare them), without the vocabulary-wide ones unless
+        shown, plus whatever registered views need."""
+        graph = trace.model.graph
+        current = graph.get(self._stage)
+        layer = current.layer if current is not None else None
+        wanted = [self._stage] if current is not None else []
+        wanted += [sid for sid, spec in graph.items() if spec.layer == layer and "vocab" not in spec.axes]
+        alive = []
+        for ref in self._needs:
+            needs = ref()
+            if needs is None:
+                continue
+            alive.append(ref)
+            try:
+                wanted.extend(needs())
+            except RuntimeError:  # the view's widget is already gone
+                continue
+        self._needs = alive
+        return wanted
+
+    def _compute_in_background(self, generation: int, trace: Trace, wanted: list[str]) -> None:
+        """On the worker thread: compute, then hand the trace to the GUI thread (queued)."""
+        finished = True
+        try:
+            finished = trace.compute(
+                wanted,
+                keep_going=lambda: generation == self._generation,
+                progress=lambda done, total: _emit(self._background_progress, generation, done, total),
+            )
+        except Exception:  # noqa: BLE001 (installed anyway: the GUI thread reads the stage again and shows the error)
+            finished = True
+        _emit(self._background_done, generation, trace, finished)
+
+    def _background_step(self, generation: int, done: int, total: int) -> None:
+        if generation != self._generation or self._pending is None:
+            return
+        percent = 100 * done // max(total, 1)
+        self.progress.emit(done, total)
+        if percent // 10 != self._progress_shown // 10:
+            self._progress_shown = percent
+            tokens = int(self._pending.ids.shape[0])
+            self.message.emit(f"Computing the forward pass for {tokens:,} tokens… {percent}%")
+
+    def _background_finished(self, generation: int, trace: Trace, finished: bool) -> None:
+        if generation != self._generation or trace is not self._pending or not finished:
+            return
+        self._pending = None
+        self.busy_changed.emit(False)
+        self._install(trace)
+        self.message.emit(f"Forward pass for {int(trace.ids.shape[0]):,} tokens done")
+
+
+def _emit(signal: Any, *args: Any) -> None:
+    """Emit from a worker thread; a state deleted meanwhile (its window closed) has nobody to tell."""
+    try:
+        signal.emit(*args)
+    except RuntimeError:
+        pass
 
 
 def checked_options(options: Mapping[str, Any]) -> dict[str, Any]:

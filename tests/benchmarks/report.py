@@ -5,7 +5,9 @@ details: the engine on the toy preset and on a GPT-2-small-shaped model (against
 same weights, interleaved, when PyTorch is installed), the window on the toy preset (step,
 sentence edit and scrub to the repainted window, with yardsticks measured in the same run;
 see :mod:`tests.benchmarks.gui` for what "repainted" means), startup to a shown window, and
-memory with a GPT-2-small-sized checkpoint (the engine alone, and the app's window on it).
+memory with a GPT-2-small-sized checkpoint (the engine alone, and the app's window on it), and a
+keystroke at GPT-2 small's full 1,024-token context, before and after issue 12's fix (see
+:mod:`tests.benchmarks.bench_long_input`).
 """
 
 from __future__ import annotations
@@ -129,6 +131,13 @@ def memory_figures() -> dict[str, Any]:
     }
 
 
+def long_input_figures() -> dict[str, Any]:
+    """A keystroke at 1,024 tokens of a GPT-2-small-shaped model: before and after."""
+    from .bench_long_input import long_input_figures as figures
+
+    return figures(tokens=1024)
+
+
 def _summary(report: dict[str, Any]) -> dict[str, Any]:
     toy, gpt2, window, memory = report["toy"], report["gpt2_small_shape"], report["window"], report["memory"]
     out: dict[str, Any] = {"engine_toy_forward_median_ms": toy["every_stage_median_ms"]}
@@ -143,6 +152,13 @@ def _summary(report: dict[str, Any]) -> dict[str, Any]:
         out["startup_to_shown_window_s"] = window["startup"]["process_wall_median_s"]
     if memory:
         out["peak_rss_gpt2_small_mb"] = {"engine": memory["engine_peak_rss_mb"], "window": memory["window_peak_rss_mb"]}
+    long_input = report.get("long_input")
+    if long_input:
+        for mode in ("before", "after"):
+            figures = long_input[mode]
+            out[f"gpt2_small_1024_tokens_keystroke_{mode}"] = {
+                key: figures[key] for key in ("keystroke_to_repaint_ms", "keystroke_to_result_ms", "longest_gui_freeze_ms", "peak_rss_mb")
+            }
     targets = {"engine_toy_under_1_ms": toy["within_target"]}
     if gpt2 and "ratio_every_stage_numpy_over_torch" in gpt2:
         targets["engine_within_1.3x_pytorch"] = gpt2["within_target"]
@@ -153,13 +169,17 @@ def _summary(report: dict[str, Any]) -> dict[str, Any]:
         targets["scrub_to_repaint_under_16_ms"] = scrub["within_target"] and scrub["every_sample_painted"]
     if memory:
         targets["peak_rss_under_1.5_gb"] = memory["within_target"]
+    if long_input:
+        targets["gpt2_small_1024_tokens_window_repaints_within_100_ms"] = long_input["within_freeze_target"]
     out["targets_met"] = targets
     return out
 
 
-def run_all(toy_runs: int, gpt2_runs: int | None, window: bool = True, memory: bool = True, quick: bool = False) -> dict[str, Any]:
+def run_all(
+    toy_runs: int, gpt2_runs: int | None, window: bool = True, memory: bool = True, quick: bool = False, long_input: bool = True
+) -> dict[str, Any]:
     """Every figure, with the versions they were measured with; no GPT-2 part when ``gpt2_runs``
-    is None, no window or memory part when those are False."""
+    is None, no window, memory or long-input part when those are False."""
     import os as _os
 
     report: dict[str, Any] = {
@@ -182,5 +202,6 @@ def run_all(toy_runs: int, gpt2_runs: int | None, window: bool = True, memory: b
     report["window"] = window_figures(quick) if window else None
     report["gpt2_small_shape"] = gpt2_figures(gpt2_runs) if gpt2_runs else None
     report["memory"] = memory_figures() if memory else None
+    report["long_input"] = long_input_figures() if long_input else None
     report["summary"] = _summary(report)
     return report

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from simulator.analysis import sample_next, top_k
 from simulator.errors import SimulatorError
 from simulator.model import Model
+from simulator.trace import NEXT_TOKEN_PROBS
 from ui.commands import SetOptionCommand, SetTextCommand
 from ui.panels.label_axis import LabelAxis
 from ui.state import AppState
@@ -70,6 +71,9 @@ class NextTokenView(QWidget):
         self._bar_colors: tuple | None = None
         self._choice_items: list[tuple[str, int]] | None = None
         self._shown_rows: int | None = None
+        #: the bars belong to an older trace: the panel was hidden when the trace changed, and a
+        #: hidden panel asks the engine for nothing (it catches up when shown or read)
+        self._stale = False
 
         self.title = QLabel()
         self.title.setObjectName("nextTokenTitle")
@@ -175,6 +179,7 @@ class NextTokenView(QWidget):
 
         self._refresh()
         self._connect()
+        state.register_needs(self._needs)
 
     # -- signals: the one place where the panel subscribes ------------------------------------------
     def _connect(self) -> None:
@@ -187,6 +192,11 @@ class NextTokenView(QWidget):
         self.append_button.clicked.connect(self.append_chosen)
         self.sample_button.clicked.connect(self.sample)
 
+    def _needs(self) -> tuple[str, ...]:
+        """What a long pass computes for this panel before it is shown: the last row of probs,
+        only while the panel is visible (see :meth:`AppState.register_needs`)."""
+        return (NEXT_TOKEN_PROBS,) if self.supported and self.isVisible() else ()
+
     # -- reading (for tests and the window) ------------------------------------------------------------
     @property
     def supported(self) -> bool:
@@ -195,14 +205,22 @@ class NextTokenView(QWidget):
 
     def predictions(self) -> list[tuple[int, float]]:
         """The bars shown, largest first: ``(token id, probability)``."""
+        self._catch_up()
         return list(self._predictions)
 
     def chosen_token(self) -> int | None:
         """The token id Append would add."""
+        self._catch_up()
         return self._chosen_id
+
+    @property
+    def stale(self) -> bool:
+        """Whether the bars wait for the panel to be shown (it was hidden when the trace changed)."""
+        return self._stale
 
     def bar_center_in_widget(self, rank: int) -> QPoint:
         """Viewport coordinates of the middle of a bar (for tests driving the real mouse)."""
+        self._catch_up()
         _, prob = self._predictions[rank]
         scene = self._view.mapViewToScene(QPointF(max(prob, 0.02) / 2, rank + 0.5))
         return self.plot.mapFromScene(scene)
@@ -210,22 +228,25 @@ class NextTokenView(QWidget):
     # -- user input -------------------------------------------------------------------------------------
     def choose(self, rank: int) -> None:
         """Choose the bar at ``rank`` (0 is the most likely token)."""
+        self._catch_up()
         if 0 <= rank < self.choice.count():
             self.choice.setCurrentIndex(rank)
 
     def append_chosen(self) -> None:
         """Add the chosen token to the sentence, unless the result would not fit the context."""
+        self._catch_up()
         if self._chosen_id is not None and self.supported:
             self._append(self._chosen_id)
 
     def sample(self) -> None:
         """Draw a token from the bars shown (top-k, then top-p) at the current temperature with
         the seed in the box, append it, and move the seed on by one for the next draw."""
+        self._catch_up()
         if not self.supported or not self._predictions:
             return
         seed = self.seed_box.value()
         k, top_p = self.k_box.value(), round(self.top_p_box.value(), 2)
-        token_id, prob = sample_next(self._state.trace["probs"][-1], seed, k=k, top_p=top_p)
+        token_id, prob = sample_next(self._state.trace.next_token_probs(), seed, k=k, top_p=top_p)
         token = token_label(self._state.model, token_id)
         if self._append(token_id):
             temperature = temperature_text(float(self._state.option("temperature")))
@@ -240,6 +261,9 @@ class NextTokenView(QWidget):
         state = self._state
         model, trace = state.model, state.trace
         limit = model.config.n_ctx
+        if state.busy:
+            self._say("The last change is still being computed; try again when the bars update. Nothing was added.")
+            return False
         if len(trace.ids) + 1 > limit:
             self._say(f"The sentence already has {len(trace.ids)} tokens, the most this model reads (its context length); nothing was added.")
             return False
@@ -304,6 +328,7 @@ class NextTokenView(QWidget):
             widget.setEnabled(supported)
         self._sync_temperature()
         if not supported:
+            self._stale = False
             self._predictions = []
             self._chosen_id = None
             self._draw()
@@ -314,11 +339,30 @@ class NextTokenView(QWidget):
         shown = [tokenizer.display(t) for t in trace.tokens]
         tail = " ".join(shown[-4:])
         self.title.setText(f"After “{'… ' if len(shown) > 4 else ''}{tail}” the model predicts:")
-        self._predictions = top_k(trace["probs"][-1], self.k_box.value())
+        if not self.isVisible():
+            self._stale = True
+            return
+        self._stale = False
+        self._refresh_bars()
+
+    def _catch_up(self) -> None:
+        """Compute the bars a hidden panel skipped, before anything reads or uses them."""
+        if self._stale:
+            self._stale = False
+            self._refresh_bars()
+
+    def _refresh_bars(self) -> None:
+        trace = self._state.trace
+        self._predictions = top_k(trace.next_token_probs(), self.k_box.value())
         if self._chosen_id not in [i for i, _ in self._predictions]:
             self._chosen_id = self._predictions[0][0] if self._predictions else None
         self._draw()
         self._fill_choice()
+
+    def showEvent(self, event) -> None:  # noqa: N802, ANN001 (Qt's name and event type)
+        """A panel shown again catches up with the trace it skipped while hidden."""
+        super().showEvent(event)
+        self._catch_up()
 
     def _sync_temperature(self) -> None:
         temperature = float(self._state.option("temperature"))
