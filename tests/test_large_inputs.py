@@ -273,7 +273,9 @@ def test_the_window_shows_progress_and_the_visible_bars_come_from_the_worker(mak
     _type(window, state.text + " the")
     assert state.busy
     assert window.statusBar().currentMessage().startswith("Computing the forward pass")
+    assert window.pass_progress.isVisible()
     qtbot.waitUntil(lambda: not state.busy, timeout=5000)
+    assert not window.pass_progress.isVisible()
     main = threading.get_ident()
     assert threads.get("probs") not in (None, main)  # the toy's small probs stage, on the worker
     assert window.next_token.predictions()[0][1] > 0

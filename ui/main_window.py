@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMenu,
     QMessageBox,
+    QProgressBar,
     QScrollArea,
     QSpinBox,
     QTabBar,
@@ -153,6 +154,13 @@ class MainWindow(QMainWindow):
         self.readout = QLabel()
         self.readout.setObjectName("readout")
         self.statusBar().addWidget(self.readout, 1)
+        self.pass_progress = QProgressBar()  # a long forward pass computing in the background
+        self.pass_progress.setObjectName("passProgress")
+        self.pass_progress.setAccessibleName("Forward pass progress")
+        self.pass_progress.setMaximumWidth(200)
+        self.pass_progress.setFormat("forward pass %p%")
+        self.pass_progress.hide()
+        self.statusBar().addPermanentWidget(self.pass_progress)
         self._first_start_docks = False
 
         self._build_menus()
@@ -327,6 +335,8 @@ class MainWindow(QMainWindow):
         s.model_changed.connect(self._sync_side_docks)
         s.view_changed.connect(self._sync_from_state)
         s.hover_changed.connect(self._show_hover)
+        s.busy_changed.connect(self.pass_progress.setVisible)
+        s.progress.connect(lambda done, total: (self.pass_progress.setMaximum(max(total, 1)), self.pass_progress.setValue(done)))
         s.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         stack = s.undo_stack  # (connected after the stack's own: the step has happened)
         a["undo"].triggered.connect(lambda: s.message.emit(f"Undone: {stack.text(stack.index())}"))
