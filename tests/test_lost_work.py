@@ -350,3 +350,19 @@ def test_the_cli_lists_the_stages_of_a_short_context_model_without_a_text(tmp_pa
     assert run(["stages", "--model", str(path)]) == 0
     captured = capsys.readouterr()
     assert captured.err == "" and "logits" in captured.out
+
+
+def test_saving_during_a_scrub_first_makes_it_an_undo_step(make_main_window, monkeypatch, tmp_path) -> None:
+    """Ctrl+S mid-drag wrote the live value into the file while the history had no step for
+    it: undo then could not take back what the file held."""
+    window = make_main_window(text="a fluffy blue creature", stage=Q_STAGE)
+    state = window.state
+    saved = []
+    monkeypatch.setattr(window.sessions, "save", lambda: saved.append(state.undo_stack.count()) or True)
+    panel = panel_for(window, W_Q)
+    start = start_scrub(panel, 1, 2, [10, 25])
+    kept = state.model.params[W_Q][0, 1, 2]
+    window.actions["save"].trigger()
+    assert saved == [1], "the scrub is one undo step before the file is written"
+    finish_scrub(panel, start, [40])
+    assert state.model.params[W_Q][0, 1, 2] == kept and state.undo_stack.count() == 1

@@ -272,8 +272,9 @@ class MainWindow(QMainWindow):
         a["quit"].triggered.connect(self.close)
         a["new"].triggered.connect(lambda: self.sessions.new_session())
         a["open"].triggered.connect(lambda: self.sessions.open_session())
-        a["save"].triggered.connect(lambda: self.sessions.save())
-        a["save_as"].triggered.connect(lambda: self.sessions.save_as())
+        # a scrub still in progress becomes its undo step first: the file and the history agree
+        a["save"].triggered.connect(lambda: (self.weight_editor.end_scrub("the session was saved", keep=True), self.sessions.save()))
+        a["save_as"].triggered.connect(lambda: (self.weight_editor.end_scrub("the session was saved", keep=True), self.sessions.save_as()))
         a["export_png"].triggered.connect(lambda: self.exporter.canvas_png())
         a["export_svg"].triggered.connect(lambda: self.exporter.canvas_svg())
         a["export_panel_png"].triggered.connect(lambda: self.exporter.panel_png())
