@@ -211,3 +211,19 @@ def test_opening_the_parameters_and_the_table_keeps_the_result_on_screen(make_ma
     top_left, bottom_right = result.mapTo(window, result.rect().topLeft()), result.mapTo(window, result.rect().bottomRight())
     assert window.rect().contains(top_left) and window.rect().contains(bottom_right)
     assert result.height() >= 60 and result.width() >= 120
+
+
+def test_at_1600_by_1000_the_small_matrices_of_fluffy_show_their_numbers(make_main_window, qtbot) -> None:
+    """The issue's examples: the 4×29 embedding, the 29×8 W_Q and the 4×6 MLP matrices."""
+    from ui.panels.heatmap import format_compact
+
+    window = make_main_window("fluffy", text="a fluffy blue creature")
+    window.resize(1600, 1000)
+    qtbot.wait(20)
+    for stage, source in (("embed", "embed"), ("blocks.0.attn.q", "blocks.0.attn.W_Q"),
+                          ("blocks.0.mlp.post", "blocks.0.mlp.post"), ("blocks.0.mlp.post", "blocks.0.mlp.pre")):
+        window.state.set_stage(stage)
+        QApplication.processEvents()
+        panel = next(p for p in window.canvas.panels if p.matrix.source == source)
+        assert panel.numbers_shown(), f"{source} at {stage} shows no numbers"
+    assert format_compact(-84.85) == "−85" and format_compact(2.83) == "2.8" and format_compact(0.4123) == "0.41"

@@ -558,7 +558,7 @@ class MainWindow(QMainWindow):
         give up some of theirs. The explanation is read and the chart below it glanced at: the
         text gets the larger half of the right column."""
         width = self.width()
-        navigator, explanation = (240, 340) if width >= 1500 else (int(width * 0.15), int(width * 0.24))
+        navigator, explanation = (220, 320) if width >= 1500 else (int(width * 0.15), int(width * 0.24))
         self.resizeDocks([self.navigator_dock, self.explanation_dock], [navigator, explanation], Qt.Orientation.Horizontal)
         self.resizeDocks([self.explanation_dock, self.next_token_dock], [55, 45], Qt.Orientation.Vertical)
 

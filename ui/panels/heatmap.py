@@ -28,6 +28,8 @@ from ui import colors
 from ui.panels.text_cache import CachedFont, cached_font
 
 MAX_NUMBER_CELLS = 400
+#: narrower cells never get a number, even a short one that would fit
+MIN_NUMBER_CELL_WIDTH = 16
 MIN_CELL_PIXELS_FOR_NUMBERS = 24.0
 #: labels longer than this many pixels are cut with "…" (and the axis is never wider)
 MAX_LABEL_EXTENT = 150.0
@@ -638,11 +640,15 @@ class HeatmapPanel(pg.GraphicsView):
         (up to a few points above the labels') at which the widest number fits its cell."""
         if not self._show_numbers or rows * cols > MAX_NUMBER_CELLS or rows * cols == 0:
             return None, []
-        if min(cell_w, cell_h) < MIN_CELL_PIXELS_FOR_NUMBERS * 0.6 or cell_w < MIN_CELL_PIXELS_FOR_NUMBERS:
+        if min(cell_w, cell_h) < MIN_CELL_PIXELS_FOR_NUMBERS * 0.6 or cell_w < MIN_NUMBER_CELL_WIDTH:
             return None, []
         data = np.asarray(m.data, dtype=np.float64).reshape(rows, cols)
-        texts = [format_value(v) for v in data.ravel().tolist()]
+        values = data.ravel().tolist()
+        texts = [format_value(v) for v in values]
         font = self._numbers_font(max(texts, key=len), cell_w, cell_h)
+        if font is None:  # a digit fewer before none at all: "−85" reads where "−84.9" does not fit
+            texts = [format_compact(v) for v in values]
+            font = self._numbers_font(max(texts, key=len), cell_w, cell_h)
         if font is None:
             return None, []
         hatched = (np.isnan(data) | np.isneginf(data)).ravel()  # (+∞ has the scale's top colour)
@@ -826,6 +832,11 @@ class HeatmapPanel(pg.GraphicsView):
     def beyond_cells(self) -> np.ndarray:
         """(row, col) of the cells beyond the colour scale (drawn saturated, with a corner mark)."""
         return self._beyond
+
+    def numbers_shown(self) -> bool:
+        """Whether the cells carry their numbers now (Numbers on, and they fit)."""
+        layout = self._ensure_layout()
+        return bool(layout is not None and layout.numbers)
 
     def sign_marks(self) -> int:
         """How many negative cells carry a "−" bar (numbers off, cells big enough)."""
@@ -1059,6 +1070,22 @@ def beyond_scale(data: np.ndarray, levels: tuple[float, float]) -> np.ndarray:
     with np.errstate(invalid="ignore"):
         outside = (data > hi) | ((data < lo) & np.isfinite(data))
     return np.argwhere(outside)
+
+
+def format_compact(value: float) -> str:
+    """Shorter text for a narrow cell: 2 significant digits ("−85" for −84.85, "2.8", "0.41");
+    the readout and Show as table keep the full value."""
+    value = float(value)
+    if not math.isfinite(value) or value == 0 or abs(value) >= 10000:
+        return format_value(value)
+    magnitude = abs(value)
+    if magnitude >= 10:
+        text = f"{value:.0f}"
+    elif magnitude >= 1:
+        text = f"{value:.1f}"
+    else:
+        text = f"{value:.2f}"
+    return text.replace("-", "−")
 
 
 def format_value(value: float) -> str:
