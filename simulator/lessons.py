@@ -255,7 +255,7 @@ def _header(lines: list[str], problems: list[Problem]) -> tuple[dict[str, Field]
         match = _SETTING.match(lines[i].strip())
         if match is None or match.group(1) not in HEADER_KEYS:
             key = match.group(1) if match else lines[i].strip()
-            problems.append(Problem(i + 1, f"unknown header field {key!r} (expected {', '.join(HEADER_KEYS)})"))
+            problems.append(Problem(i + 1, _unknown("header field", key, HEADER_KEYS)))
             continue
         fields[match.group(1)] = Field((match.group(2) or "").strip(), i + 1)
     for key in REQUIRED_HEADER:
@@ -280,8 +280,7 @@ def _step(title: tuple[int, str], chunk: list[tuple[int, str]], view: View, prob
             match = _SETTING.match(raw.strip())
             if match is None or match.group(1) not in STEP_KEYS:
                 key = match.group(1) if match else raw.strip()
-                hint = _close(key, STEP_KEYS)
-                problems.append(Problem(number, f"unknown setting {key!r}{hint} (settings: {', '.join(STEP_KEYS)})"))
+                problems.append(Problem(number, _unknown("setting", key, STEP_KEYS)))
                 continue
             if match.group(1) in settings:
                 problems.append(Problem(number, f"'{match.group(1)}' is set twice in this step"))
@@ -327,8 +326,7 @@ def _question_fields(rest: list[tuple[int, str]], start: int, problems: list[Pro
             if key == "answer":
                 problems.append(Problem(number, "a question names what to compute ('compute: ...'), never its answer"))
             else:
-                problems.append(Problem(number, f"unknown question field {key!r}{_close(key, QUESTION_KEYS)} "
-                                                f"(fields: {', '.join(QUESTION_KEYS)})"))
+                problems.append(Problem(number, _unknown("question field", key, QUESTION_KEYS)))
             continue
         fields[match.group(1)] = Field((match.group(2) or "").strip(), number)
     return fields
@@ -340,8 +338,7 @@ def _question(line: int, fields: dict[str, Field], view: View, problems: list[Pr
         problems.append(Problem(line, f"the question needs 'type:' ({', '.join(QUESTION_TYPES)})"))
         return None
     if kind.value not in QUESTION_TYPES:
-        problems.append(Problem(kind.line, f"unknown question type {kind.value!r}{_close(kind.value, QUESTION_TYPES)} "
-                                           f"(types: {', '.join(QUESTION_TYPES)})"))
+        problems.append(Problem(kind.line, _unknown("question type", kind.value, QUESTION_TYPES)))
         return None
     missing = [k for k in _REQUIRED[kind.value] if not fields.get(k, Field("", 0)).value]
     for key in missing:
@@ -397,7 +394,7 @@ def _controls(found: Field | None, problems: list[Problem]) -> tuple[str, ...]:
     names = tuple(n.strip() for n in found.value.split(",") if n.strip())
     for name in names:
         if name not in CONTROLS:
-            problems.append(Problem(found.line, f"unknown control {name!r}{_close(name, CONTROLS)} (controls: {', '.join(CONTROLS)})"))
+            problems.append(Problem(found.line, _unknown("control", name, CONTROLS)))
     return tuple(n for n in names if n in CONTROLS)
 
 
@@ -429,6 +426,12 @@ def _number(text: str) -> float | None:
     except ValueError:
         return None
     return value if math.isfinite(value) else None
+
+
+def _unknown(what: str, word: str, choices: Sequence[str]) -> str:
+    """"unknown setting 'casual' (did you mean 'causal'?)", or the list of what is allowed."""
+    hint = _close(word, choices)
+    return f"unknown {what} {word!r}{hint}" if hint else f"unknown {what} {word!r} (one of: {', '.join(choices)})"
 
 
 def _close(word: str, choices: Iterable[str]) -> str:
@@ -774,8 +777,11 @@ def _answer(q: Question, model: Model) -> Answer:
         done = sum(1 for _, ok, _ in results if ok)
         text = f"{done} of {len(results)} unseen phrases pass: " + "; ".join(f"{p!r} {s}" for p, _, s in results)
         return Answer(tuple(results), text)
-    base = _matrix(q.view, model)
     expr = q.get("compute")
+    if q.type != "sign" and q.get("after"):  # the answer after the changes, e.g. "what will it be?"
+        base = _matrix(*_apply_changes(q.get("after"), q.view, model))
+    else:
+        base = _matrix(q.view, model)
     if q.type == "pick-cell":
         cells = _cells(expr, base)
         return Answer(cells, " or ".join(_cell_text(base, r, c) for r, c in sorted(cells)))
@@ -836,7 +842,7 @@ def grade(question: Question, response: Any, model: Model | Trace) -> Grade:
         return Grade(passed, truth, _feedback(question, f"{head}: {truth.text}"))
     truth = answer(question, model)
     if question.type == "pick-cell":
-        m = _matrix(question.view, model)
+        m = _matrix(*_apply_changes(question.get("after"), question.view, model))
         parts = _words(response) if isinstance(response, str) else list(response)
         if len(parts) != 2:
             raise LessonError("pick a cell as a row and a column")
