@@ -464,6 +464,8 @@ def load_lesson(id_or_path: str) -> Lesson:
         if lesson.id == id_or_path:
             return lesson
     path = Path(id_or_path)
+    if path.is_dir():
+        raise LessonError(f"{id_or_path} is a folder, not a lesson file")
     if path.is_file():
         return read_lesson(path)
     ids = [lesson.id for lesson in builtin_lessons()]
