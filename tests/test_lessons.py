@@ -286,3 +286,11 @@ def test_cli_check_of_an_unknown_lesson() -> None:
     result = run("lessons", "check", "queries-and-kees")
     assert result.returncode == 1
     assert result.stderr == "error: no built-in lesson or file named 'queries-and-kees' (did you mean 'queries-and-keys'?)\n"
+
+
+def test_the_example_in_the_format_document_checks_clean() -> None:
+    doc = (Path(__file__).resolve().parent.parent / "resources" / "docs" / "lesson-format.md").read_text()
+    example = doc.split("````markdown\n", 1)[1].split("````", 1)[0]
+    lesson = L.parse(example)
+    assert L.check(lesson) == []
+    assert sorted(q.type for q in lesson.questions()) == sorted(L.QUESTION_TYPES)
