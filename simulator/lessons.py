@@ -734,12 +734,15 @@ def _previous_token(args: list[str], view: View, model: Model, phrase: str) -> t
 
 
 def _predicts(args: list[str], view: View, model: Model, phrase: str) -> tuple[bool, str]:
-    """predicts WORD: the most likely next word after the phrase is WORD."""
+    """predicts WORD: after the phrase, WORD is more likely than any other word (a tie is not enough)."""
     if len(args) != 1:
         raise LessonError("predicts needs one word")
     m = _matrix(replace(view, stage="probs"), model, phrase)
-    top = m.columns[int(np.argmax(m.data[-1]))]
-    return top == args[0], f"top next word {top!r}"
+    row = m.data[-1]
+    word = _index(args[0], m.columns, "column", f"the vocabulary of {m.name}")
+    others = np.delete(row, word)
+    top = m.columns[int(np.argmax(row))]
+    return bool(row[word] > others.max()), f"P({args[0]}) {row[word]:.2f}, top next word {top!r}"
 
 
 #: Named graders: (arguments, view, model, held-out phrase) -> (passed, what was seen).

@@ -140,7 +140,26 @@ def solve_blue_over_fluffy(model: simulator.Model) -> simulator.Model:
     return solved
 
 
-SOLUTIONS = {"challenge-blue-over-fluffy": solve_blue_over_fluffy}
+def solve_next_word(model: simulator.Model) -> simulator.Model:
+    """Fish's column of W_U rewards a verb having happened more than the places' columns do."""
+    solved = L._copy(model)
+    vocab = model.axis_labels("vocab", None, model.config.vocab_size)
+    solved.set_param("unembed.W_U", 1.5, index=(_handbuilt.DIM["after-verb"], vocab.index("fish")))
+    return solved
+
+
+SOLUTIONS = {"challenge-blue-over-fluffy": solve_blue_over_fluffy, "challenge-next-word": solve_next_word}
+
+
+def test_a_tie_does_not_make_it_happen() -> None:
+    lesson = L.load_lesson("challenge-next-word")
+    question = lesson.questions()[-1]
+    model = simulator.load("fluffy")
+    vocab = model.axis_labels("vocab", None, model.config.vocab_size)
+    tied = L._copy(model)
+    tied.set_param("unembed.W_U", 1.0, index=(_handbuilt.DIM["after-verb"], vocab.index("fish")))
+    tied.set_param("unembed.W_U", 0.5, index=(_handbuilt.DIM["water"], vocab.index("fish")))
+    assert not L.grade(question, tied, model).correct
 
 
 @pytest.mark.parametrize(("lesson", "question"), CHALLENGES)
