@@ -313,3 +313,41 @@ def test_the_example_in_the_format_document_checks_clean() -> None:
     lesson = L.parse(example)
     assert L.check(lesson) == []
     assert sorted(q.type for q in lesson.questions()) == sorted(L.QUESTION_TYPES)
+
+
+PREVIOUS_TOKEN = GOOD.replace("head: 0", "head: 1").replace(
+    "type: pick-cell\nprompt: Where does the creature look?\ncompute: argmax row creature",
+    "type: make-it-happen\nprompt: Make head 1 look one word back.\ngoal: previous-token\n"
+    "phrases: the cat walks by the river | a dog sits near the green garden\nedit: blocks.0.attn.W_Q, blocks.0.attn.W_K")
+
+
+def test_the_previous_token_grader_passes_a_head_built_from_the_clock() -> None:
+    lesson = L.parse(PREVIOUS_TOKEN)
+    assert L.check(lesson) == []
+    question = lesson.questions()[0]
+    model = simulator.load("fluffy")
+    solved = L._copy(model)
+    head, turn, strength = 1, _handbuilt.CLOCK_STEP, 3000.0
+    x, y = _handbuilt.DIM["clock-x"], _handbuilt.DIM["clock-y"]
+    for name in ("blocks.0.attn.W_Q", "blocks.0.attn.W_K"):
+        weights = np.array(solved.params[name])
+        weights[head] = 0
+        solved.set_param(name, weights)
+    # the query is the word's clock hand turned back by one step; the key is the hand itself
+    for index, value in (((head, x, 0), np.cos(turn)), ((head, y, 0), np.sin(turn)),
+                         ((head, x, 1), -np.sin(turn)), ((head, y, 1), np.cos(turn))):
+        solved.set_param("blocks.0.attn.W_Q", strength * value, index=index)
+    solved.set_param("blocks.0.attn.W_K", 1.0, index=(head, x, 0))
+    solved.set_param("blocks.0.attn.W_K", 1.0, index=(head, y, 1))
+    assert not L.grade(question, model, model).correct
+    result = L.grade(question, solved, model)
+    assert result.correct, result.feedback
+
+
+def test_a_lesson_can_name_a_model_file_next_to_it(tmp_path: Path) -> None:
+    simulator.save_model(simulator.load("fluffy"), tmp_path / "mine.npz")
+    path = tmp_path / "mine.md"
+    path.write_text(GOOD.replace("preset: fluffy", "model: mine.npz"))
+    assert L.check(L.read_lesson(path)) == []
+    path.write_text(GOOD.replace("preset: fluffy", "model: missing.npz"))
+    assert [p.line for p in L.check(L.read_lesson(path))] == [5]
