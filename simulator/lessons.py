@@ -18,9 +18,10 @@ from __future__ import annotations
 import difflib
 import math
 import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -203,29 +204,25 @@ def parse(text: str, path: Path | None = None) -> Lesson:
             base = replace(base, source=f"{key}:{header[key].value}", source_line=header[key].line)
     if "preset" in header and "model" in header:
         problems.append(Problem(header["model"].line, "give either preset or model, not both"))
-    intro: list[str] = []
-    steps: list[Step] = []
-    chunk: list[tuple[int, str]] = []
-    title: tuple[int, str] | None = None
-    view = base
-    for number, raw in list(enumerate(lines, start=1))[body_start:] + [(len(lines) + 1, "## ")]:
-        if raw.startswith("## ") or number == len(lines) + 1:
-            if title is None:
-                intro = [t for _, t in chunk]
-            else:
-                step = _step(title, chunk, view, problems)
-                steps.append(step)
-                view = step.view
-            title = (number, raw[3:].strip())
-            chunk = []
+    # sections: (heading line, title) or None for the introduction, with their lines
+    sections: list[tuple[tuple[int, str] | None, list[tuple[int, str]]]] = [(None, [])]
+    for number, raw in enumerate(lines[body_start:], start=body_start + 1):
+        if raw.startswith("## "):
+            sections.append(((number, raw[3:].strip()), []))
         else:
-            chunk.append((number, raw))
+            sections[-1][1].append((number, raw))
+    steps: list[Step] = []
+    view = base
+    for title, chunk in sections[1:]:
+        steps.append(_step(title, chunk, view, problems))
+        view = steps[-1].view
+    intro = [raw for _, raw in sections[0][1]]
     if not steps:
-        problems.append(Problem(body_start + 1 if lines else 1, "the lesson has no steps: start each with a '## ' heading"))
-    if steps and not base.source and not steps[0].settings.keys() & {"preset", "model"}:
+        problems.append(Problem(min(body_start + 1, max(len(lines), 1)), "the lesson has no steps: start each with a '## ' heading"))
+    elif not base.source and not steps[0].settings.keys() & {"preset", "model"}:
         problems.append(Problem(1, "no model: give 'preset: NAME' or 'model: FILE' in the header or the first step"))
-    if not steps or not steps[0].view.sentence:
-        problems.append(Problem(steps[0].line if steps else 1, "no sentence: the first step must set 'sentence:'"))
+    if steps and not steps[0].view.sentence:
+        problems.append(Problem(steps[0].line, "no sentence: the first step must set 'sentence:'"))
     ident = header.get("id")
     concepts = tuple(c.strip() for c in header["concepts"].value.split(",") if c.strip()) if "concepts" in header else ()
     return Lesson(
@@ -609,9 +606,9 @@ def _cells(expr: str, m: _Matrix) -> frozenset[tuple[int, int]]:
     """Cells named by an expression: argmax/argmin [row R | column C] [among A, B], masked, zero."""
     words = _words(expr)
     if words == ["masked"]:
-        return frozenset(zip(*map(lambda a: a.tolist(), np.nonzero(np.isneginf(m.data)))))
+        return frozenset((int(r), int(c)) for r, c in np.argwhere(np.isneginf(m.data)))
     if words == ["zero"]:
-        return frozenset(zip(*map(lambda a: a.tolist(), np.nonzero(m.data == 0))))
+        return frozenset((int(r), int(c)) for r, c in np.argwhere(m.data == 0))
     if not words or words[0] not in ("argmax", "argmin"):
         raise LessonError(f"cannot pick cells by {expr!r}: write argmax/argmin [row R | column C] [among A, B], "
                           "masked or zero")
