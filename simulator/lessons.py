@@ -936,6 +936,10 @@ def _check_step(step: Step, model: Model) -> list[Problem]:
             problems.append(Problem(mark.line, str(exc)))
     if step.question is not None:
         problems += _check_question(step.question, model)
+        if step.question.type == "make-it-happen" and "weights" in {*step.lock, *step.hide}:
+            found = step.settings.get("lock") or step.settings.get("hide")
+            problems.append(Problem(found.line if found else step.line,
+                                    "a make-it-happen step must leave the weights editable (no lock or hide of weights)"))
     return problems
 
 

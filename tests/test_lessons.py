@@ -264,6 +264,11 @@ def test_a_challenge_already_met_is_a_problem() -> None:
     assert any("the goal already holds before any edit" in p for p in problems_of(text.replace("compute: argmax row creature\n", "")))
 
 
+def test_a_challenge_that_locks_the_weights_is_a_problem() -> None:
+    text = PREVIOUS_TOKEN.replace("head: 1", "head: 1\nlock: weights")
+    assert problems_of(text) == ["line 12: a make-it-happen step must leave the weights editable (no lock or hide of weights)"]
+
+
 def test_steps_inherit_the_view_of_the_step_before() -> None:
     lesson = L.load_lesson("causal-mask")
     first, *_, last = lesson.steps
