@@ -283,38 +283,35 @@ def _step(title: tuple[int, str], chunk: list[tuple[int, str]], view: View, prob
                 problems.append(Problem(number, f"'{match.group(1)}' is set twice in this step"))
             settings[match.group(1)] = Field((match.group(2) or "").strip(), number)
     text: list[str] = []
-    question: list[tuple[int, str]] | None = None
+    block: list[tuple[int, str]] | None = None  # the lines of an open question block
+    question_lines: list[tuple[int, str]] = []
     question_line = 0
     for number, raw in rest:
-        if question is None and raw.strip() == "```question":
+        if block is None and raw.strip() == "```question":
             if question_line:
                 problems.append(Problem(number, "a step asks at most one question"))
-            question, question_line = [], number
-        elif question is not None and raw.strip() == "```":
-            question = None
-            text.append("\x00")  # where the question goes
-        elif question is not None:
-            question.append((number, raw))
+            block, question_line = [], number
+        elif block is not None and raw.strip() == "```":
+            question_lines, block = block, None
+        elif block is not None:
+            block.append((number, raw))
         else:
             text.append(raw)
-    if question is not None:
+    if block is not None:
         problems.append(Problem(question_line, "the question block is not closed: add a line '```'"))
+        question_lines = block
     view = _view(view, settings, problems)
     lock = _controls(settings.get("lock"), problems)
     hide = _controls(settings.get("hide"), problems)
     highlights = _highlights(settings.get("highlight"), problems)
-    q = _question(question_line, _question_fields(rest, question_line, problems), view, problems) if question_line else None
-    body = "\n".join(t for t in text if t != "\x00").strip()
-    return Step(heading, line, settings, body, view, highlights, lock, hide, q)
+    q = _question(question_line, _question_fields(question_lines, problems), view, problems) if question_line else None
+    return Step(heading, line, settings, "\n".join(text).strip(), view, highlights, lock, hide, q)
 
 
-def _question_fields(rest: list[tuple[int, str]], start: int, problems: list[Problem]) -> dict[str, Field]:
+def _question_fields(lines: list[tuple[int, str]], problems: list[Problem]) -> dict[str, Field]:
+    """The ``key: value`` lines of a question block."""
     fields: dict[str, Field] = {}
-    for number, raw in rest:
-        if number <= start:
-            continue
-        if raw.strip() == "```":
-            break
+    for number, raw in lines:
         if not raw.strip():
             continue
         match = _SETTING.match(raw.strip())
