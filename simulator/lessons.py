@@ -585,16 +585,17 @@ def _value(expr: str, m: _Matrix) -> tuple[float, str]:
         if size == 0:
             raise LessonError(f"cosine of a zero row in {m.name}")
         return dot / size, f"cosine({args[1]}, {args[3]}) in {m.name}"
-    if op in _REDUCERS:
+    if op in _REDUCERS and (not args or (len(args) == 2 and args[0] in ("row", "column"))):
         if not args:
-            finite = m.data[np.isfinite(m.data)]
-            return _REDUCERS[op](finite), f"{op} of the finite entries of {m.name}"
-        if len(args) == 2 and args[0] in ("row", "column"):
-            if args[0] == "row":
-                v = m.data[_index(args[1], m.rows, "row", m.name)]
-            else:
-                v = m.data[:, _index(args[1], m.columns, "column", m.name)]
-            return _REDUCERS[op](v[np.isfinite(v)]), f"{op} of {args[0]} {args[1]} of {m.name}"
+            values, what = m.data, f"{op} of the finite entries of {m.name}"
+        elif args[0] == "row":
+            values, what = m.data[_index(args[1], m.rows, "row", m.name)], f"{op} of row {args[1]} of {m.name}"
+        else:
+            values, what = m.data[:, _index(args[1], m.columns, "column", m.name)], f"{op} of column {args[1]} of {m.name}"
+        finite = values[np.isfinite(values)]
+        if finite.size == 0:
+            raise LessonError(f"{what}: there are no finite numbers to take it of")
+        return _REDUCERS[op](finite), what
     raise LessonError(f"cannot compute {expr!r}: write cell R C, cosine row A row B, dot row A row B, "
                       f"or sum/mean/max/min/std/norm [row R | column C]")
 
@@ -668,25 +669,32 @@ def _apply_changes(text: str, view: View, model: Model) -> tuple[View, Model]:
             edited = _copy(model)
         if name not in edited.params:
             raise LessonError(f"no parameter named {name!r}" + _close(name, list(edited.params)))
-        index = tuple(_param_index(p.strip(), axis, edited) for axis, p in enumerate(index_text.split(",")))
-        old = float(edited.params[name][index]) if len(index) == edited.params[name].ndim else None
-        if old is None:
-            raise LessonError(f"{name} has {edited.params[name].ndim} axes: give one index for each")
+        shape = edited.params[name].shape
+        parts = [p.strip() for p in index_text.split(",")]
+        if len(parts) != len(shape):
+            raise LessonError(f"{name} has {len(shape)} axes: give one index for each")
+        index = tuple(_param_index(p, size, edited, name) for p, size in zip(parts, shape))
+        old = float(edited.params[name][index])
         new = {"=": value, "+=": old + value, "-=": old - value, "*=": old * value}[op]
         edited.set_param(name, new, index=index)
     return view, edited if edited is not None else model
 
 
-def _param_index(text: str, axis: int, model: Model) -> int:
+def _param_index(text: str, size: int, model: Model, name: str) -> int:
+    """An index along a parameter axis of ``size``: a number, or a dimension name on a d_model
+    axis, or a vocabulary word on a vocabulary axis."""
     if re.fullmatch(r"\d+", text):
+        if int(text) >= size:
+            raise LessonError(f"index {text} is outside {name} (that axis has {size} entries: 0..{size - 1})")
         return int(text)
     dims = model.labels.dims or ()
-    if text in dims:
+    if size == model.config.d_model and text in dims:
         return dims.index(text)
     vocab = model.axis_labels("vocab", None, model.config.vocab_size)
-    if text in vocab:
+    if size == model.config.vocab_size and text in vocab:
         return vocab.index(text)
-    raise LessonError(f"index {text!r}: give a number, a dimension name or a word")
+    raise LessonError(f"index {text!r} of {name}: give a number, a dimension name (d_model axes) "
+                      "or a word (vocabulary axes)")
 
 
 def _copy(model: Model) -> Model:
@@ -952,11 +960,15 @@ def _check_question(q: Question, model: Model) -> list[Problem]:
             _tolerance(q.get("tolerance"), 1.0)
         except LessonError as exc:
             return [Problem(q.line_of("tolerance"), str(exc))]
+    if q.get("after"):
+        try:
+            _apply_changes(q.get("after"), q.view, model)
+        except SimulatorError as exc:
+            return [Problem(q.line_of("after"), str(exc))]
     try:
         truth = answer(q, model)
     except LessonError as exc:
-        where = q.line_of("after") if q.get("after") and "apply" in str(exc) else line
-        return [Problem(where, str(exc))]
+        return [Problem(line, str(exc))]
     if q.type == "choice":
         options = [o.strip() for o in q.get("options").split("|") if o.strip()]
         if len(options) < 2:

@@ -241,11 +241,24 @@ def test_a_small_good_lesson_has_no_problems() -> None:
     ("compute: argmax row creature\n```\n", ("compute: argmax row creature\n```\n\n```question\ntype: sign\n"
                                              "prompt: Up?\ncompute: cell creature blue\n```\n"),
      "line 21: a step asks at most one question"),
+    ("compute: argmax row creature", "compute: argmax row creature\nafter: blocks.0.attn.W_Q[0, noun, 9] = 1",
+     "line 19: index 9 is outside blocks.0.attn.W_Q (that axis has 8 entries: 0..7)"),
+    ("compute: argmax row creature", "compute: argmax row creature\nafter: embed.W_E[water, fish] = 1",
+     "line 19: index 'fish' of embed.W_E: give a number, a dimension name (d_model axes) or a word"),
+    ("compute: argmax row creature", "compute: argmax row creature\nafter: causal sideways",
+     "line 19: cannot apply 'causal sideways'"),
 ])
 def test_a_broken_lesson_names_the_problem_and_its_line(old: str, new: str, expected: str) -> None:
     assert old in GOOD
     found = problems_of(GOOD.replace(old, new, 1))
     assert any(p.startswith(expected) for p in found), found
+
+
+def test_a_statistic_of_only_minus_infinity_is_an_error_not_nan() -> None:
+    matrix = L._Matrix(np.array([[-np.inf, 1.0]]), ("a",), ("x", "y"), "m")
+    assert L._value("max column y", matrix)[0] == 1.0
+    with pytest.raises(L.LessonError, match="no finite numbers"):
+        L._value("std column x", matrix)
 
 
 def test_a_file_without_steps_or_header_says_so() -> None:
