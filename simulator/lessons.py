@@ -850,7 +850,7 @@ def grade(question: Question, response: Any, model: Model | Trace) -> Grade:
     truth = answer(question, model)
     if question.type == "pick-cell":
         m = _matrix(*_apply_changes(question.get("after"), question.view, model))
-        parts = _words(response) if isinstance(response, str) else list(response)
+        parts = _words(response) if isinstance(response, str) else list(response) if isinstance(response, (tuple, list)) else []
         if len(parts) != 2:
             raise LessonError("pick a cell as a row and a column")
         cell = (_index(str(parts[0]), m.rows, "row", m.name), _index(str(parts[1]), m.columns, "column", m.name))

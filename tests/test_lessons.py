@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import simulator
 from simulator import lessons as L
@@ -372,3 +374,36 @@ def test_a_lesson_can_name_a_model_file_next_to_it(tmp_path: Path) -> None:
     assert L.check(L.read_lesson(path)) == []
     path.write_text(GOOD.replace("preset: fluffy", "model: missing.npz"))
     assert [p.line for p in L.check(L.read_lesson(path))] == [5]
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_a_mangled_lesson_gives_problems_never_a_traceback(data: st.DataObject) -> None:
+    lines = PREVIOUS_TOKEN.splitlines() + GOOD.splitlines()[6:]
+    for _ in range(data.draw(st.integers(1, 4))):
+        i = data.draw(st.integers(0, len(lines) - 1))
+        action = data.draw(st.sampled_from(["drop", "repeat", "cut", "word"]))
+        if action == "drop":
+            del lines[i]
+        elif action == "repeat":
+            lines.insert(i, lines[i])
+        elif action == "cut":
+            lines[i] = lines[i][: data.draw(st.integers(0, len(lines[i])))]
+        else:
+            lines[i] += " " + data.draw(st.sampled_from(["9", "'", "|", "among", "row", "-1", "∞", "creature", ";"]))
+        if not lines:
+            lines = [""]
+    problems = L.check(L.parse("\n".join(lines)))
+    assert all(isinstance(p, L.Problem) and p.line >= 0 and p.message for p in problems)
+
+
+@pytest.mark.parametrize("response", ["", "zzz", (99, 99), ("creature",), None, "nan", float("inf"), -7])
+def test_a_junk_response_is_wrong_or_a_clear_error(response: object) -> None:
+    for lesson, question in (p.values for p in ASKED):
+        model = model_of(lesson, question)
+        try:
+            result = L.grade(question, response, model)
+        except L.LessonError as exc:
+            assert str(exc)
+        else:
+            assert not result.correct or question.type == "choice" and str(response) in result.truth.value
