@@ -1,6 +1,7 @@
-"""``python -m simulator``: list presets and stages, or write every stage of a trace to a file.
+"""``python -m simulator``: list presets, stages and lessons, check a lesson, or write a trace to a file.
 
-Bad input exits with status 2 and one line on stderr, never a traceback.
+Bad input exits with status 2 and one line on stderr, never a traceback. ``lessons check`` exits
+with status 1 and one line per problem of the lesson.
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m simulator", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     sub.add_parser("presets", help="list the built-in models")
+    lessons = sub.add_parser("lessons", help="list the built-in lessons, or check one")
+    lesson_sub = lessons.add_subparsers(dest="lesson_command", parser_class=_Parser)
+    check = lesson_sub.add_parser("check", help="check a lesson: prints ok, or one line per problem (exit 1)")
+    check.add_argument("lesson", metavar="ID_OR_FILE", help="a built-in lesson id or a lesson file")
     for name, text in (("stages", "list stage ids with their shapes"), ("trace", "write every stage to a .npz")):
         cmd = sub.add_parser(name, help=text)
         source = cmd.add_mutually_exclusive_group()
@@ -75,6 +80,30 @@ def _default_text(model: Model) -> str:
     return model.token_text(0)
 
 
+def _lessons(args: argparse.Namespace) -> int:
+    """List the built-in lessons, or check one (status 1 and one line per problem)."""
+    from simulator import lessons
+
+    if args.lesson_command is None:
+        for lesson in lessons.builtin_lessons():
+            print(lessons.summary_line(lesson))
+        return 0
+    try:
+        lesson = lessons.load_lesson(args.lesson)
+    except lessons.LessonError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    problems = lessons.check(lesson)
+    name = lesson.path.name if lesson.path is not None else args.lesson
+    for problem in problems:
+        where = f"{name}:{problem.line}" if problem.line else name
+        print(f"{where}: {problem.message}", file=sys.stderr)
+    if problems:
+        return 1
+    print("ok")
+    return 0
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
@@ -82,6 +111,8 @@ def run(argv: Sequence[str] | None = None) -> int:
             for info in list_presets():
                 print(f"{info.name:14} {info.title}: {info.description.split('. ')[0].rstrip('.')}.")
             return 0
+        if args.command == "lessons":
+            return _lessons(args)
         model = _model(args)
         if args.command == "stages":
             text = args.text

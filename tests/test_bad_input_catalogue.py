@@ -181,7 +181,42 @@ def _good_then(edit: Callable[[bytes], bytes]) -> Callable[[Path, Callable], Non
     return build
 
 
+LESSON = """---
+id: broken
+title: Broken
+concepts: attention
+preset: fluffy
+---
+
+## One step
+sentence: a fluffy blue creature
+stage: blocks.0.attn.pattern
+
+```question
+type: pick-cell
+prompt: Where does the creature look?
+compute: argmax row creature
+```
+"""
+
+
+def _lesson(old: str, new: str) -> Callable[[Path, Callable], Path]:
+    """A lesson file: the good one above with one line changed (for ``lessons check``)."""
+    def build(target: Path, parts: Callable) -> Path:
+        assert old in LESSON
+        lesson = target.with_suffix(".md")
+        lesson.write_text(LESSON.replace(old, new, 1))
+        return lesson
+
+    return build
+
+
 BAD_FILES: dict[str, Callable[[Path, Callable], None]] = {
+    "a lesson with an unknown stage": _lesson("blocks.0.attn.pattern", "blocks.0.attn.patern"),
+    "a lesson with an unknown question type": _lesson("type: pick-cell", "type: guess"),
+    "a lesson question without compute": _lesson("compute: argmax row creature\n", ""),
+    "a lesson with a cell outside the matrix": _lesson("argmax row creature", "argmax row 9"),
+    "a lesson without a title": _lesson("title: Broken\n", ""),
     "empty file": lambda target, parts: target.write_bytes(b""),
     "first half of a good file": _good_then(lambda data: data[: len(data) // 2]),
     "random bytes": lambda target, parts: target.write_bytes(np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8).tobytes()),
@@ -301,7 +336,7 @@ def test_engine_command_line(case: Case, tmp_path: Path, capsys) -> None:
     capsys.readouterr()
     code = run(argv)
     out, err = capsys.readouterr()
-    assert code == 2
+    assert code == (1 if argv[:2] == ["lessons", "check"] else 2)  # a lesson's problems exit with 1
     assert_clear(one_line(err), case)
     assert out == ""
     assert no_leftovers(tmp_path) == []
