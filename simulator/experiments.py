@@ -22,8 +22,9 @@ same input never sees their values and an intervened trace reuses every stage up
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -115,7 +116,7 @@ class _Intervention:
     def __hash__(self) -> int:
         return hash(self._identity())
 
-    def key(self, model: "Model") -> tuple:
+    def key(self, model: Model) -> tuple:
         """What the intervention contributes to the cache key of the stages downstream of it."""
         raise NotImplementedError
 
@@ -127,7 +128,7 @@ class _Intervention:
     def _name(self) -> str:
         return f"{type(self).__name__} at {self.stage}"
 
-    def check(self, model: "Model", n_tokens: int) -> None:
+    def check(self, model: Model, n_tokens: int) -> None:
         """Raise a one-line error if the stage or a selection does not fit the model and input."""
         spec = model.graph.get(self.stage)
         if spec is None:
@@ -200,7 +201,7 @@ def _axis_for(axes: tuple[str, ...], name: str) -> int | None:
     return others[-1] if others else None
 
 
-def _sizes(model: "Model", axes: tuple[str, ...], n_tokens: int) -> tuple[int, ...]:
+def _sizes(model: Model, axes: tuple[str, ...], n_tokens: int) -> tuple[int, ...]:
     c = model.config
     sizes = {"head": c.n_heads, "pos": n_tokens, "query_pos": n_tokens, "key_pos": n_tokens, "d_model": c.d_model,
              "d_head": c.d_head, "d_mlp": c.d_mlp, "vocab": c.vocab_size}
@@ -234,10 +235,10 @@ class Ablate(_Intervention):
     def _identity(self) -> tuple:
         return ("ablate", self.stage, _hashable(self.head), _hashable(self.index), _hashable(self.position), self.mode)
 
-    def key(self, model: "Model") -> tuple:
+    def key(self, model: Model) -> tuple:
         return self._identity()
 
-    def check(self, model: "Model", n_tokens: int) -> None:
+    def check(self, model: Model, n_tokens: int) -> None:
         super().check(model, n_tokens)
         if self.mode == "mean" and _axis_for(model.graph[self.stage].axes, "position") is None:
             raise InterventionError(f"{self._name()}: mode 'mean' averages over positions, and this stage has no position axis")
@@ -271,12 +272,12 @@ class Patch(_Intervention):
     def _identity(self) -> tuple:
         return ("patch", self.stage, id(self.source), _hashable(self.head), _hashable(self.index), _hashable(self.position))
 
-    def key(self, model: "Model") -> tuple:
+    def key(self, model: Model) -> tuple:
         # the source's own cache key names its value exactly: input, options, weights, interventions
         return ("patch", self.stage, self.source.cache_key(self.stage), _hashable(self.head), _hashable(self.index),
                 _hashable(self.position))
 
-    def check(self, model: "Model", n_tokens: int) -> None:
+    def check(self, model: Model, n_tokens: int) -> None:
         if self.source.model is not model:
             raise PatchSourceError(f"{self._name()}: the source is a trace of another model")
         super().check(model, n_tokens)
@@ -307,7 +308,7 @@ class Plan:
     upstream_keys: Mapping[str, tuple]
 
 
-def plan(model: "Model", interventions: Iterable[Intervention] | None, n_tokens: int) -> Plan | None:
+def plan(model: Model, interventions: Iterable[Intervention] | None, n_tokens: int) -> Plan | None:
     """Check ``interventions`` for ``model`` and an input of ``n_tokens``; None when there are none."""
     if interventions is None:
         return None
@@ -346,7 +347,7 @@ def rerun(trace: Trace, interventions: Iterable[Intervention]) -> Trace:
 
 
 # -- the logit lens and logit attribution --------------------------------------------------------
-def _require_unembedding(trace: Any, what: str) -> "Model":
+def _require_unembedding(trace: Any, what: str) -> Model:
     if not isinstance(trace, Trace):
         raise ExperimentError(f"{what} needs a trace (model.trace(...)), got {type(trace).__name__}")
     model = trace.model
@@ -355,7 +356,7 @@ def _require_unembedding(trace: Any, what: str) -> "Model":
     return model
 
 
-def lens_stages(model: "Model") -> list[str]:
+def lens_stages(model: Model) -> list[str]:
     """The residual-stream stages the logit lens reads, in forward order.
 
     Pre-LN (GPT-2) and norm-free models: the stream after the embeddings (``blocks.0.resid_pre``),

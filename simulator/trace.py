@@ -61,7 +61,7 @@ class Trace(Mapping[str, np.ndarray]):
         options: dict[str, Any],
         token_types: np.ndarray,
         unknown_text: tuple[str, ...] = (),
-        plan: "Plan | None" = None,
+        plan: Plan | None = None,
     ) -> None:
         self.model = model
         self.ids = ids  # sealed by the model: the caller cannot switch them writable
@@ -129,7 +129,7 @@ class Trace(Mapping[str, np.ndarray]):
         return self._versions[name]
 
     @property
-    def interventions(self) -> "tuple[Intervention, ...]":
+    def interventions(self) -> tuple[Intervention, ...]:
         """The ablations and patches this trace was made with (see :mod:`simulator.experiments`)."""
         return self._plan.interventions if self._plan is not None else ()
 
@@ -152,8 +152,8 @@ class Trace(Mapping[str, np.ndarray]):
         experiment = stage_id in self._intervention_keys
         base = self._base
         if base is not None and not experiment and stage_id not in base._intervention_keys:
-            value = self._values[stage_id] = base[stage_id]  # the same value: shared, not recomputed
-            return value
+            shared = self._values[stage_id] = base[stage_id]  # the same value: shared, not recomputed
+            return shared
         key = self.cache_key(stage_id)
         value = self.model._cache_get(stage_id, key, experiment)
         if value is None:
@@ -185,7 +185,7 @@ class Trace(Mapping[str, np.ndarray]):
                 raw = item.apply(self, raw)
         return raw
 
-    def _rerun(self, plan: "Plan | None") -> "Trace":
+    def _rerun(self, plan: Plan | None) -> Trace:
         """This trace's input, options and weights with other interventions; stages not
         downstream of any of them are shared with this trace (see ``experiments.rerun``)."""
         other = Trace.__new__(Trace)

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from engine_models import Case, cases, configs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import simulator
-from engine_models import Case, cases, configs
 from simulator import experiments as ex
 
 CHECKPOINTS = Path(__file__).parent / "fixtures" / "checkpoints"
@@ -127,7 +127,7 @@ def test_head_ablation_equals_zeroed_output_rows_for_every_configuration(case: C
     head = data.draw(st.integers(-model.config.n_heads, model.config.n_heads - 1))
     edited = copy_of(model)
     edited.set_param(f"blocks.{layer}.attn.W_O", 0.0, index=head)
-    kwargs = dict(temperature=case.temperature, causal=case.causal, scale_scores=case.scale_scores, token_types=case.token_types)
+    kwargs = {"temperature": case.temperature, "causal": case.causal, "scale_scores": case.scale_scores, "token_types": case.token_types}
     ablated = model.trace(list(case.ids), interventions=[ex.Ablate(f"blocks.{layer}.attn.z", head=head)], **kwargs)
     assert_same_downstream(model, ablated, edited.trace(list(case.ids), **kwargs), f"blocks.{layer}.attn.head_out")
 
