@@ -9,6 +9,8 @@ logit attribution.
     ])
     lens = ex.logit_lens(tr)                                # {stage id: [pos, vocab] logits}
     parts = ex.logit_attribution(tr, token=token_id)        # {part name: contribution}; sums to the logit
+    ex.logit_difference(tr, token_a, token_b)               # a patching sweep's usual target
+    ex.rerun(tr, [...])                                     # the same run with other interventions
 
 An intervention replaces part of one stage's value as the trace computes it. ``head=`` selects
 along the stage's ``head`` axis, ``position=`` along its position axis (``pos``, or
@@ -37,7 +39,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Ablate", "ExperimentError", "InterventionError", "NoUnembeddingError", "Patch", "PatchSourceError",
-    "lens_stages", "logit_attribution", "logit_lens", "rerun",
+    "lens_stages", "logit_attribution", "logit_difference", "logit_lens", "rerun",
 ]
 
 MODES = ("zero", "mean")
@@ -395,6 +397,33 @@ def logit_lens(trace: Trace) -> dict[str, np.ndarray]:
     return out
 
 
+def logit_difference(trace: Trace, token: int, other: int, position: int = -1) -> float:
+    """``logits[position, token] - logits[position, other]``, the usual target of a patching
+    sweep, from the stage the unembedding reads and two of its columns: a sweep that reads
+    only this never pays for the whole [pos, vocab] unembedding of every patched run. Equal to
+    the difference of ``trace["logits"]`` up to rounding (unless the logits were intervened on)."""
+    model = _require_unembedding(trace, "the logit difference")
+    c = model.config
+    a, b = (_checked_token(t, c.vocab_size) for t in (token, other))
+    pos = _checked_position(position, int(trace.ids.shape[0]))
+    final = trace[model.graph["logits"].inputs[0]][pos].astype(np.float64)
+    w_u, b_u = trace.param("unembed.W_U"), trace.param("unembed.b_U")
+    column = w_u[:, a].astype(np.float64) - w_u[:, b].astype(np.float64)
+    return float(final @ column) + float(b_u[a]) - float(b_u[b])
+
+
+def _checked_token(token: Any, vocab_size: int) -> int:
+    if isinstance(token, (bool, np.bool_)) or not isinstance(token, (int, np.integer)) or not 0 <= token < vocab_size:
+        raise ExperimentError(f"token must be a token id in 0..{vocab_size - 1}, got {token!r}")
+    return int(token)
+
+
+def _checked_position(position: Any, n: int) -> int:
+    if isinstance(position, (bool, np.bool_)) or not isinstance(position, (int, np.integer)) or not -n <= position < n:
+        raise ExperimentError(f"position must be a whole number in 0..{n - 1} (or -{n}..-1), got {position!r}")
+    return int(position) % n
+
+
 class _Stream:
     """The residual stream at one position as a sum of named parts (float64 vectors)."""
 
@@ -446,12 +475,8 @@ def logit_attribution(trace: Trace, token: int, position: int = -1) -> dict[str,
     """
     model = _require_unembedding(trace, "logit attribution")
     c = model.config
-    n = int(trace.ids.shape[0])
-    if isinstance(token, (bool, np.bool_)) or not isinstance(token, (int, np.integer)) or not 0 <= token < c.vocab_size:
-        raise ExperimentError(f"token must be a token id in 0..{c.vocab_size - 1}, got {token!r}")
-    if isinstance(position, (bool, np.bool_)) or not isinstance(position, (int, np.integer)) or not -n <= position < n:
-        raise ExperimentError(f"position must be a whole number in 0..{n - 1} (or -{n}..-1), got {position!r}")
-    s = _Stream(trace, int(position) % n)
+    token = _checked_token(token, c.vocab_size)
+    s = _Stream(trace, _checked_position(position, int(trace.ids.shape[0])))
     graph = model.graph
     embeds = [sid for sid in ("embed", "pos_embed", "token_type_embed") if sid in graph]
     for sid in embeds:

@@ -341,6 +341,19 @@ def test_the_parts_sum_to_the_logit_for_every_configuration(case: Case, data: st
     assert abs(sum(parts.values()) - logit) <= 1e-9 * scale
 
 
+def test_the_logit_difference_is_the_difference_of_the_logits(gpt2: simulator.Model, bert: simulator.Model) -> None:
+    tr = gpt2.trace(CLEAN, interventions=[ex.Ablate("blocks.0.attn.z", head=3)])
+    gpt2.clear_cache()
+    with gpt2.recording() as computed:
+        got = ex.logit_difference(tr, 7, 123, position=-2)
+    assert "logits" not in computed
+    np.testing.assert_allclose(got, tr["logits"][-2, 7] - tr["logits"][-2, 123], rtol=1e-5, atol=1e-5)
+    with pytest.raises(ex.ExperimentError, match=r"token must be a token id in 0\.\.399, got -1"):
+        ex.logit_difference(tr, -1, 2)
+    with pytest.raises(ex.NoUnembeddingError):
+        ex.logit_difference(bert.trace(CLEAN), 1, 2)
+
+
 # -- what is refused -----------------------------------------------------------------------------------
 def test_encoders_have_no_lens_and_no_attribution(bert: simulator.Model) -> None:
     tr = bert.trace(CLEAN)

@@ -4,7 +4,8 @@
 
 The corrupted run's ``blocks.{layer}.resid_post`` is patched into the clean run at every layer ×
 position, one patch at a time, and each patched run's logit difference between two tokens at
-the last position is read (the activation-patching heatmap). The sweep reuses the fully read
+the last position is read with ``experiments.logit_difference`` (the activation-patching
+heatmap; it reads the unembedding's input and two of its columns, not the whole logits stage). The sweep reuses the fully read
 clean and corrupted runs (``experiments.rerun``), so each patch recomputes only the stages
 downstream of it. The naive cost, measured in the same run, is one full forward pass per patch
 (an empty cache each time), interleaved with the sweep patch by patch; ``--quick`` times it on
@@ -66,8 +67,7 @@ def patching_sweep_figures(quick: bool = False) -> dict[str, Any]:
         return ex.Patch(f"blocks.{layer}.resid_post", source=corrupted, position=pos)
 
     def difference(trace: Any) -> float:
-        last = trace["logits"][-1]
-        return float(last[good]) - float(last[bad])
+        return ex.logit_difference(trace, good, bad)
 
     reused: dict[tuple[int, int], float] = {}
     naive: dict[tuple[int, int], float] = {}
@@ -95,6 +95,8 @@ def patching_sweep_figures(quick: bool = False) -> dict[str, Any]:
     naive_sweep_s = naive_per_patch_s * len(cells)
     worst = max(abs(reused[cell] - naive[cell]) for cell in naive_cells)
     assert worst < 1e-4, f"the reusing sweep and the naive one disagree by {worst}"
+    from_logits = float(clean["logits"][-1, good]) - float(clean["logits"][-1, bad])
+    assert abs(difference(clean) - from_logits) < 1e-4
     return {
         "config": "GPT-2 small shape (12 layers, d_model 768, 12 heads, d_mlp 3072, vocab 50257), random weights",
         "tokens": TOKENS,
