@@ -17,6 +17,7 @@ from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
+from simulator import experiments
 from simulator.config import ModelConfig
 from simulator.errors import ConfigError, ParamError, TextError, UnknownStageError, json_kind
 from simulator.ops import sealed
@@ -189,6 +190,11 @@ class Model:
         self._param_layers = {name: spec.layer for spec in self.graph.values() for name in spec.params if spec.layer is not None}
         self._deps = self._dependencies()
         self._cache: dict[str, tuple[tuple, np.ndarray]] = {}
+        #: the same for traces with interventions, kept apart so that an experiment never evicts
+        #: the plain values the window and the experiment's own upstream stages reuse
+        self._experiment_cache: dict[str, tuple[tuple, np.ndarray]] = {}
+        self._ancestors: dict[str, frozenset[str]] | None = None
+        self._downstream_cache: dict[str, tuple[str, ...]] = {}
         self._fused_cache: dict[str, tuple[int, np.ndarray]] = {}
         self._label_cache: dict[tuple[str, int | None, int], tuple[str, ...]] = {}
         #: ids of stages computed (not served from cache) while a :meth:`recording` is active,
@@ -348,6 +354,21 @@ class Model:
                 stack.extend(self.graph[cur].inputs)
         return False
 
+    def _stage_downstream(self, stage_id: str) -> tuple[str, ...]:
+        """The stage and every stage computed from it, in forward order (what
+        :meth:`downstream` gives for a stage, from ancestor sets built once: interventions ask
+        this for every run of a patching sweep)."""
+        cached = self._downstream_cache.get(stage_id)
+        if cached is None:
+            if self._ancestors is None:
+                ancestors: dict[str, frozenset[str]] = {}
+                for sid, spec in self.graph.items():  # forward order: inputs are already done
+                    ancestors[sid] = frozenset().union(*(ancestors[i] | {i} for i in spec.inputs))
+                self._ancestors = ancestors
+            cached = tuple(sid for sid, up in self._ancestors.items() if sid == stage_id or stage_id in up)
+            self._downstream_cache[stage_id] = cached
+        return cached
+
     def _dependencies(self) -> dict[str, _Deps]:
         deps: dict[str, _Deps] = {}
         for sid, spec in self.graph.items():  # forward order: inputs are already done
@@ -360,21 +381,22 @@ class Model:
             deps[sid] = _Deps(tuple(order), tuple(o for o in OPTIONS if o in options))
         return deps
 
-    def _cache_get(self, stage_id: str, key: tuple) -> np.ndarray | None:
-        hit = self._cache.get(stage_id)
+    def _cache_get(self, stage_id: str, key: tuple, experiment: bool = False) -> np.ndarray | None:
+        hit = (self._experiment_cache if experiment else self._cache).get(stage_id)
         if hit is not None and hit[0] == key:
             return hit[1]
         return None
 
-    def _cache_put(self, stage_id: str, key: tuple, value: np.ndarray) -> None:
+    def _cache_put(self, stage_id: str, key: tuple, value: np.ndarray, experiment: bool = False) -> None:
         if self._recording_depth:
             self.compute_log.append(stage_id)
-        self._cache[stage_id] = (key, value)
+        (self._experiment_cache if experiment else self._cache)[stage_id] = (key, value)
 
     def clear_cache(self) -> None:
         """Forget every computed stage. Weights already laid out for one product per projection
         stay: they belong to a weight version, so an edit replaces them anyway."""
         self._cache.clear()
+        self._experiment_cache.clear()
 
     def prepare_weights(self) -> None:
         """Lay out every per-head Q/K/V weight as one matrix now rather than during the first
@@ -420,8 +442,12 @@ class Model:
         causal: bool | None = None,
         scale_scores: bool | None = None,
         token_types: Sequence[int] | None = None,
+        interventions: Sequence[Any] | None = None,
     ) -> Trace:
-        """Prepare a forward pass; stages are computed when first read."""
+        """Prepare a forward pass; stages are computed when first read.
+
+        ``interventions``: ablations and patches (:mod:`simulator.experiments`) applied as the
+        stages they target are computed; they are checked here, against this input."""
         if isinstance(text_or_ids, str):
             enc = self.encode(text_or_ids)
             ids = np.asarray(enc.ids, dtype=np.int64)
@@ -437,7 +463,8 @@ class Model:
             "scale_scores": self.config.scale_scores if scale_scores is None else bool(scale_scores),
         }
         types = self._checked_token_types(token_types, ids.shape[0])
-        return Trace(self, ids, tokens, unknown, options, types, unknown_text)
+        checked = experiments.plan(self, interventions, int(ids.shape[0]))
+        return Trace(self, ids, tokens, unknown, options, types, unknown_text, checked)
 
     def _checked_ids(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
         try:

@@ -19,6 +19,7 @@ from simulator.ops import sealed
 from simulator.stages import StageSpec
 
 if TYPE_CHECKING:
+    from simulator.experiments import Intervention, Plan
     from simulator.model import Model
 
 #: where :meth:`Trace.next_token_probs` keeps its row in the model's cache and compute log (not a
@@ -70,6 +71,7 @@ class Trace(Mapping[str, np.ndarray]):
         options: dict[str, Any],
         token_types: np.ndarray,
         unknown_text: tuple[str, ...] = (),
+        plan: Plan | None = None,
     ) -> None:
         self.model = model
         self.ids = ids  # sealed by the model: the caller cannot switch them writable
@@ -82,6 +84,11 @@ class Trace(Mapping[str, np.ndarray]):
         self._params, self._versions = model._snapshot()
         self._values: dict[str, np.ndarray] = {}
         self._input_key = (ids.tobytes(), token_types.tobytes())
+        self._plan = plan
+        #: the trace a rerun shares its stages upstream of the interventions with
+        self._base: Trace | None = None
+        #: stage id -> extra cache key naming the interventions at or upstream of the stage
+        self._intervention_keys: Mapping[str, tuple] = plan.keys if plan is not None else {}
 
     # -- Mapping -----------------------------------------------------------------------------
     def __getitem__(self, stage_id: str) -> np.ndarray:
@@ -232,32 +239,74 @@ class Trace(Mapping[str, np.ndarray]):
     def param_version(self, name: str) -> int:
         return self._versions[name]
 
+    @property
+    def interventions(self) -> tuple[Intervention, ...]:
+        """The ablations and patches this trace was made with (see :mod:`simulator.experiments`)."""
+        return self._plan.interventions if self._plan is not None else ()
+
     # -- evaluation --------------------------------------------------------------------------
     def cache_key(self, stage_id: str) -> tuple:
         """Everything the stage's value depends on: input, options and parameter versions."""
         deps = self.model._deps[stage_id]
-        return (  # map() rather than generators: this runs for every stage of every trace
+        key = (  # map() rather than generators: this runs for every stage of every trace
             self._input_key,
             tuple(map(self._options.__getitem__, deps.options)),
             tuple(map(self._versions.__getitem__, deps.params)),
         )
+        extra = self._intervention_keys.get(stage_id)
+        return key if extra is None else key + (extra,)
 
     def _compute(self, stage_id: str) -> np.ndarray:
         spec = self.model.graph.get(stage_id)
         if spec is None:
             raise UnknownStageError(self.model._unknown_stage_message(stage_id))
+        experiment = stage_id in self._intervention_keys
+        base = self._base
+        if base is not None and not experiment and stage_id not in base._intervention_keys:
+            shared = self._values[stage_id] = base[stage_id]  # the same value: shared, not recomputed
+            return shared
         key = self.cache_key(stage_id)
-        value = self.model._cache_get(stage_id, key)
+        value = self.model._cache_get(stage_id, key, experiment)
         if value is None:
-            inputs = [self[i] for i in spec.inputs]
-            # Huge (finite) weights may overflow to ±inf or give NaN downstream; that is the
-            # value the user asked for and what every view shows, not a warning for stderr.
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-                value = np.asarray(spec.compute(self, inputs))
+            own = self._plan.at.get(stage_id) if self._plan is not None else None
+            value = self._evaluate(spec) if own is None else self._intervened(stage_id, spec, key, own)
             value = sealed(value)
-            self.model._cache_put(stage_id, key, value)
+            self.model._cache_put(stage_id, key, value, experiment)
         self._values[stage_id] = value
         return value
+
+    def _evaluate(self, spec: StageSpec) -> np.ndarray:
+        inputs = [self[i] for i in spec.inputs]
+        # Huge (finite) weights may overflow to ±inf or give NaN downstream; that is the
+        # value the user asked for and what every view shows, not a warning for stderr.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            return np.asarray(spec.compute(self, inputs))
+
+    def _intervened(self, stage_id: str, spec: StageSpec, key: tuple, own: tuple) -> np.ndarray:
+        """The stage's value with its own interventions applied, in order, to the value it has
+        before them (a plain trace's cached value when nothing upstream was intervened on)."""
+        assert self._plan is not None
+        raw = None
+        if stage_id not in self._plan.upstream_keys:
+            raw = self.model._cache_get(stage_id, key[:3])
+        if raw is None:
+            raw = self._evaluate(spec)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            for item in own:
+                raw = item.apply(self, raw)
+        return raw
+
+    def _rerun(self, plan: Plan | None) -> Trace:
+        """This trace's input, options and weights with other interventions; stages not
+        downstream of any of them are shared with this trace (see ``experiments.rerun``)."""
+        other = Trace.__new__(Trace)
+        other.__dict__.update(self.__dict__)
+        other._options = dict(self._options)
+        other._plan = plan
+        other._intervention_keys = plan.keys if plan is not None else {}
+        other._values = {}
+        other._base = self
+        return other
 
     def stage(self, stage_id: str) -> Stage:
         """The stage with its data, axis labels and a shape description."""

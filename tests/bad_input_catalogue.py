@@ -16,7 +16,11 @@ already on disk, and no half-written output.
 * session files, model files and checkpoint folders: the name of a bad file or folder, built
   by the test from a good one as the name says (see ``BAD_FILES`` / ``BAD_FOLDERS`` there);
 * saving, exporting and bulk operations: what is asked for;
-* saved settings: the ``[window]`` lines of the settings (ini) file the window starts with.
+* saved settings: the ``[window]`` lines of the settings (ini) file the window starts with;
+* experiments (``simulator.experiments``): a Python expression on the tiny GPT-2 checkpoint, where
+  ``trace(*interventions)`` traces "The cat sat on the river bank." with them, ``short`` is a
+  trace of a 4-token sentence, ``encoder`` a trace of the tiny BERT checkpoint and ``plain`` the
+  plain trace of the sentence.
 
 Rows whose expected message starts with ``→ <unk>`` are accepted inputs that the model cannot
 read word for word: they run, and the unknown pieces are flagged on their token chips.
@@ -46,6 +50,7 @@ CHECKPOINT = "checkpoint folder (engine: simulator.load)"
 SAVE_SESSION = "File → Save session as"
 EXPORT = "Export picture"
 STARTUP_SETTINGS = "saved settings read at start-up"
+EXPERIMENT = "experiments (engine: simulator.experiments)"
 
 CATALOGUE: tuple[Case, ...] = (
     # -- the engine's command line ------------------------------------------------------------------
@@ -266,6 +271,19 @@ CATALOGUE: tuple[Case, ...] = (
     Case(EXPORT, "PNG over an earlier picture onto a full disk", "disk is full; the previous file is unchanged"),
     Case(EXPORT, "every stage over an earlier export, the disk full at the third", "the previous file is unchanged (2 of"),
     Case(EXPORT, "saved export options size=4000x9 and scale=7", "saved export options could not be read (size, scale)"),
+    # -- ablations, patches, the logit lens and attribution ---------------------------------------------------
+    Case(EXPERIMENT, 'trace(Ablate("blocks.5.attn.z", head=0))', "unknown stage 'blocks.5.attn.z' (the model has 2 layers"),
+    Case(EXPERIMENT, 'trace(Ablate("blocks.1.attn.z", head=4))', "head 4 is out of range (the model has 4 heads: 0..3)"),
+    Case(EXPERIMENT, 'trace(Ablate("blocks.0.mlp.post", head=1))', "head= needs a stage with a head axis"),
+    Case(EXPERIMENT, 'trace(Ablate("blocks.0.mlp.post", position=8))', "position 8 is out of range (the input has 8 tokens"),
+    Case(EXPERIMENT, 'trace(Ablate("blocks.0.mlp.post", index=[3, 5], mode="max"))', "mode must be 'zero' or 'mean', got 'max'"),
+    Case(EXPERIMENT, 'trace(Ablate("tokens"))', "the tokens stage holds token ids"),
+    Case(EXPERIMENT, 'trace(Patch("blocks.0.resid_post", source=short, position=3))', "patching needs two inputs of the same length"),
+    Case(EXPERIMENT, 'trace(Patch("blocks.0.resid_post", source="The man sat"))', "source must be a trace"),
+    Case(EXPERIMENT, 'trace(Patch("blocks.0.ln2", source=encoder))', "the source is a trace of another model"),
+    Case(EXPERIMENT, "logit_lens(encoder)", "needs a model that predicts tokens; this one has no unembedding"),
+    Case(EXPERIMENT, "logit_attribution(plain, token=400)", "token must be a token id in 0..399, got 400"),
+    Case(EXPERIMENT, "logit_attribution(plain, token=1, position=-9)", "position must be a whole number in 0..7 (or -8..-1)"),
 )
 
 

@@ -34,6 +34,7 @@ from bad_input_catalogue import (
     CHECKPOINT,
     CLI_APP,
     CLI_ENGINE,
+    EXPERIMENT,
     EXPORT,
     MODEL_FILE,
     MODEL_FILE_WINDOW,
@@ -66,7 +67,7 @@ def assert_clear(message: str, case: Case) -> None:
 def test_the_catalogue_covers_every_place_and_is_a_table() -> None:
     wheres = {case.where for case in CATALOGUE}
     assert wheres == {CLI_ENGINE, CLI_APP, SENTENCE, WEIGHT_CELL, TABLE_CELL, BULK, SESSION_FILE, MODEL_FILE,
-                      MODEL_FILE_WINDOW, CHECKPOINT, SAVE_SESSION, EXPORT, STARTUP_SETTINGS}
+                      MODEL_FILE_WINDOW, CHECKPOINT, SAVE_SESSION, EXPORT, STARTUP_SETTINGS, EXPERIMENT}
     assert len(set(CATALOGUE)) == len(CATALOGUE), "a row is listed twice"
     assert all(case.expected for case in CATALOGUE)
     from bad_input_catalogue import markdown
@@ -791,3 +792,29 @@ def test_startup_settings(case: Case, make_main_window, settings_path: Path) -> 
     window.save_settings()
     settings.sync()
     assert all(not settings.value(key).isEmpty() for key in ("window/geometry", "window/state"))
+
+
+@pytest.mark.parametrize("case", rows(EXPERIMENT))
+def test_experiment(case: Case) -> None:
+    """An ablation, patch, lens or attribution that cannot be done: one line, and the model, its
+    weights and the plain trace's cached stages are unchanged."""
+    from simulator import experiments as ex
+
+    model = simulator.load(GPT2_TINY)
+    text = "The cat sat on the river bank."
+    plain = model.trace(text)
+    logits = plain["logits"]
+    weights = {name: np.array(value) for name, value in model.params.items()}
+    names = {
+        "Ablate": ex.Ablate, "Patch": ex.Patch, "logit_lens": ex.logit_lens, "logit_attribution": ex.logit_attribution,
+        "trace": lambda *interventions: model.trace(text, interventions=list(interventions)),
+        "short": model.trace("The cat sat on"), "plain": plain,
+        "encoder": simulator.load(GPT2_TINY.parent / "bert-tiny").trace(text),
+    }
+    with pytest.raises(SimulatorError) as refused:
+        eval(case.input, {"__builtins__": {}}, names)
+    message = str(refused.value)
+    assert_clear(message, case)
+    assert "\n" not in message
+    assert all(np.array_equal(model.params[name], value) for name, value in weights.items())
+    assert model.trace(text)["logits"] is logits

@@ -4,9 +4,10 @@
 details: the engine on the toy preset and on a GPT-2-small-shaped model (against PyTorch on the
 same weights, interleaved, when PyTorch is installed), the window on the toy preset (step,
 sentence edit and scrub to the repainted window, with yardsticks measured in the same run;
-see :mod:`tests.benchmarks.gui` for what "repainted" means), startup to a shown window, and
-memory with a GPT-2-small-sized checkpoint (the engine alone, and the app's window on it), and a
-keystroke at GPT-2 small's full 1,024-token context, before and after issue 12's fix (see
+see :mod:`tests.benchmarks.gui` for what "repainted" means), startup to a shown window, a
+residual-stream patching sweep against its naive cost, memory with a GPT-2-small-sized
+checkpoint (the engine alone, and the app's window on it), and a keystroke at GPT-2 small's
+full 1,024-token context, before and after issue 12's fix (see
 :mod:`tests.benchmarks.bench_long_input`).
 """
 
@@ -113,6 +114,14 @@ def window_figures(quick: bool = False) -> dict[str, Any]:
     }
 
 
+def patching_figures(quick: bool = False) -> dict[str, Any]:
+    """A residual-stream patching sweep (every layer × position) on the GPT-2-small shape, 16
+    tokens: reusing the clean and corrupted runs against one full forward pass per patch."""
+    from .bench_patching import patching_sweep_figures
+
+    return patching_sweep_figures(quick=quick)
+
+
 def memory_figures() -> dict[str, Any]:
     """A GPT-2-small-sized checkpoint: the engine's load and pass, and the app's window on it."""
     from .bench_gpt2_scale import gpt2_scale_figures
@@ -150,6 +159,11 @@ def _summary(report: dict[str, Any]) -> dict[str, Any]:
         out["scrub_to_repaint_median_ms"] = window["scrub_to_repaint"]["window"]["median_ms"]
         out["full_window_repaint_median_ms (yardstick)"] = window["step_to_repaint"]["reference"]["full_window_repaint_median_ms"]
         out["startup_to_shown_window_s"] = window["startup"]["process_wall_median_s"]
+    sweep = report.get("patching_sweep")
+    if sweep:
+        out["patching_sweep_gpt2_small_shape_16_tokens_s"] = {
+            "reusing_runs": sweep["sweep_reusing_runs_s"], "naive": sweep["naive_sweep_s"], "speedup": sweep["speedup"],
+        }
     if memory:
         out["peak_rss_gpt2_small_mb"] = {"engine": memory["engine_peak_rss_mb"], "window": memory["window_peak_rss_mb"]}
     long_input = report.get("long_input")
@@ -201,6 +215,7 @@ def run_all(
     # the window before the GPT-2-sized part: that one leaves a large heap and PyTorch's threads behind
     report["window"] = window_figures(quick) if window else None
     report["gpt2_small_shape"] = gpt2_figures(gpt2_runs) if gpt2_runs else None
+    report["patching_sweep"] = patching_figures(quick) if gpt2_runs else None
     report["memory"] = memory_figures() if memory else None
     report["long_input"] = long_input_figures() if long_input else None
     report["summary"] = _summary(report)
