@@ -195,9 +195,9 @@ def _threads_of(model: simulator.Model, monkeypatch) -> dict[str, int]:
     seen: dict[str, int] = {}
     put = model._cache_put
 
-    def recording_put(stage_id, key, value):
+    def recording_put(stage_id, key, value, *rest):
         seen[stage_id] = threading.get_ident()
-        put(stage_id, key, value)
+        put(stage_id, key, value, *rest)
 
     monkeypatch.setattr(model, "_cache_put", recording_put)
     return seen
