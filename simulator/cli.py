@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Sequence
+from typing import NoReturn, Sequence
 
 import numpy as np
 
@@ -20,7 +20,7 @@ from simulator.presets import default_preset, list_presets
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, status 2
+    def error(self, message: str) -> NoReturn:  # one line, status 2
         raise _UsageError(f"{self.prog}: {message}")
 
 
@@ -142,5 +142,5 @@ def main() -> None:
         sys.stdout.flush()
     except BrokenPipeError:  # e.g. piped into `head`
         code = 0
-        sys.stdout = None  # type: ignore[assignment]
+        sys.stdout = None
     sys.exit(code)

@@ -183,9 +183,9 @@ class Grammar:
                     raise GrammarError(f"subject group {name} uses the unknown place class {place!r}")
             if not (group.nouns and group.verbs and group.goals):
                 raise GrammarError(f"subject group {name} needs nouns, verbs and goals")
-        for name, place in self.places.items():
-            self._check_categories(f"place class {name}", place.adjectives)
-            if not (place.nouns and place.static_preps):
+        for name, place_class in self.places.items():
+            self._check_categories(f"place class {name}", place_class.adjectives)
+            if not (place_class.nouns and place_class.static_preps):
                 raise GrammarError(f"place class {name} needs nouns and static prepositions")
         bad = sorted(w for w in self.vocabulary()[2:] if not _WORD.match(w))
         if bad:

@@ -109,16 +109,16 @@ class _Intervention:
         for name in ("head", "index", "position"):
             object.__setattr__(self, name, _selector(f"{owner} at {self.stage}", name, getattr(self, name)))
 
-    def _identity(self) -> tuple:
+    def _identity(self) -> tuple[Any, ...]:
         raise NotImplementedError
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and self._identity() == other._identity()  # type: ignore[attr-defined]
+        return type(other) is type(self) and self._identity() == other._identity()
 
     def __hash__(self) -> int:
         return hash(self._identity())
 
-    def key(self, model: Model) -> tuple:
+    def key(self, model: Model) -> tuple[Any, ...]:
         """What the intervention contributes to the cache key of the stages downstream of it."""
         raise NotImplementedError
 
@@ -234,10 +234,10 @@ class Ablate(_Intervention):
         if self.mode not in MODES:
             raise InterventionError(f"Ablate at {self.stage}: mode must be 'zero' or 'mean', got {self.mode!r}")
 
-    def _identity(self) -> tuple:
+    def _identity(self) -> tuple[Any, ...]:
         return ("ablate", self.stage, _hashable(self.head), _hashable(self.index), _hashable(self.position), self.mode)
 
-    def key(self, model: Model) -> tuple:
+    def key(self, model: Model) -> tuple[Any, ...]:
         return self._identity()
 
     def check(self, model: Model, n_tokens: int) -> None:
@@ -271,10 +271,10 @@ class Patch(_Intervention):
                 f"Patch at {self.stage}: source must be a trace (model.trace(...)), got {type(self.source).__name__}"
             )
 
-    def _identity(self) -> tuple:
+    def _identity(self) -> tuple[Any, ...]:
         return ("patch", self.stage, id(self.source), _hashable(self.head), _hashable(self.index), _hashable(self.position))
 
-    def key(self, model: Model) -> tuple:
+    def key(self, model: Model) -> tuple[Any, ...]:
         # the source's own cache key names its value exactly: input, options, weights, interventions
         return ("patch", self.stage, self.source.cache_key(self.stage), _hashable(self.head), _hashable(self.index),
                 _hashable(self.position))
@@ -305,9 +305,9 @@ class Plan:
     #: stage id -> the interventions that replace part of it, in the order given
     at: Mapping[str, tuple[Intervention, ...]]
     #: stage id -> the keys of every intervention at or upstream of it (its extra cache key)
-    keys: Mapping[str, tuple]
+    keys: Mapping[str, tuple[Any, ...]]
     #: stage id -> the keys of the interventions strictly upstream of it
-    upstream_keys: Mapping[str, tuple]
+    upstream_keys: Mapping[str, tuple[Any, ...]]
 
 
 def plan(model: Model, interventions: Iterable[Intervention] | None, n_tokens: int) -> Plan | None:
@@ -326,8 +326,8 @@ def plan(model: Model, interventions: Iterable[Intervention] | None, n_tokens: i
     if not items:
         return None
     at: dict[str, tuple[Intervention, ...]] = {}
-    keys: dict[str, tuple] = {}
-    upstream: dict[str, tuple] = {}
+    keys: dict[str, tuple[Any, ...]] = {}
+    upstream: dict[str, tuple[Any, ...]] = {}
     for item in items:
         key = item.key(model)
         at[item.stage] = at.get(item.stage, ()) + (item,)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -214,6 +214,7 @@ def parse(text: str, path: Path | None = None) -> Lesson:
     steps: list[Step] = []
     view = base
     for title, chunk in sections[1:]:
+        assert title is not None  # (only the introduction has none)
         steps.append(_step(title, chunk, view, problems))
         view = steps[-1].view
     intro = [raw for _, raw in sections[0][1]]
@@ -374,11 +375,11 @@ def _view(view: View, settings: Mapping[str, Field], problems: list[Problem]) ->
             changes[key] = _ON[settings[key].value.lower()]
     for key in ("temperature", "zoom"):
         if key in settings:
-            value = _number(settings[key].value)
-            if value is None or value <= 0:
+            number = _number(settings[key].value)
+            if number is None or number <= 0:
                 problems.append(Problem(settings[key].line, f"{key} must be a positive number, got {settings[key].value!r}"))
             elif key == "temperature":
-                changes["temperature"] = value
+                changes["temperature"] = number
     return replace(view, **changes)
 
 
@@ -616,6 +617,8 @@ def _cells(expr: str, m: _Matrix) -> frozenset[tuple[int, int]]:
         cut = args.index("among")
         among = [a.strip() for a in " ".join(args[cut + 1:]).split(",") if a.strip()]
         args = args[:cut]
+    rows: Sequence[int]
+    cols: Sequence[int]
     if not args:
         rows, cols = range(m.data.shape[0]), range(m.data.shape[1])
     elif len(args) == 2 and args[0] == "row":
@@ -649,7 +652,7 @@ def _apply_changes(text: str, view: View, model: Model) -> tuple[View, Model]:
             continue
         words = part.split()
         if words[0] in ("causal", "scale") and len(words) == 2 and words[1].lower() in _ON:
-            view = replace(view, **{words[0]: _ON[words[1].lower()]})
+            view = replace(view, causal=_ON[words[1].lower()]) if words[0] == "causal" else replace(view, scale=_ON[words[1].lower()])
             continue
         if words[0] == "temperature" and len(words) == 2 and (_number(words[1]) or 0) > 0:
             view = replace(view, temperature=float(words[1]))
@@ -871,9 +874,9 @@ def grade(question: Question, response: Any, model: Model | Trace) -> Grade:
         return Grade(ok, truth, _feedback(
             question, f"you said {guess:.4g}; the engine computed {truth.text}: off by {gap:+.3g} (allowed ±{tolerance:.3g})"))
     said = _SYNONYMS.get(str(response).strip().lower(), str(response).strip().lower())
-    allowed = _UP if question.get("after") else _POSITIVE
-    if said not in allowed:
-        raise LessonError(f"answer one of {', '.join(allowed)}, got {response!r}")
+    signs: Collection[str] = _UP if question.get("after") else _POSITIVE
+    if said not in signs:
+        raise LessonError(f"answer one of {', '.join(signs)}, got {response!r}")
     ok = said == truth.value
     return Grade(ok, truth, _feedback(question, f"you said {said}; the engine says {truth.text}"))
 
@@ -904,7 +907,11 @@ def check(lesson: Lesson) -> list[Problem]:
             continue
         problems += _check_step(step, model)
     seen: set[tuple[int, str]] = set()
-    unique = [p for p in problems if (p.line, p.message) not in seen and not seen.add((p.line, p.message))]
+    unique = []
+    for problem in problems:
+        if (problem.line, problem.message) not in seen:
+            seen.add((problem.line, problem.message))
+            unique.append(problem)
     return sorted(unique, key=lambda p: p.line)
 
 

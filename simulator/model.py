@@ -189,10 +189,10 @@ class Model:
         #: the layer of the block whose stages use each weight (absent: outside the blocks)
         self._param_layers = {name: spec.layer for spec in self.graph.values() for name in spec.params if spec.layer is not None}
         self._deps = self._dependencies()
-        self._cache: dict[str, tuple[tuple, np.ndarray]] = {}
+        self._cache: dict[str, tuple[tuple[Any, ...], np.ndarray]] = {}
         #: the same for traces with interventions, kept apart so that an experiment never evicts
         #: the plain values the window and the experiment's own upstream stages reuse
-        self._experiment_cache: dict[str, tuple[tuple, np.ndarray]] = {}
+        self._experiment_cache: dict[str, tuple[tuple[Any, ...], np.ndarray]] = {}
         self._ancestors: dict[str, frozenset[str]] | None = None
         self._downstream_cache: dict[str, tuple[str, ...]] = {}
         self._fused_cache: dict[str, tuple[int, np.ndarray]] = {}
@@ -381,13 +381,13 @@ class Model:
             deps[sid] = _Deps(tuple(order), tuple(o for o in OPTIONS if o in options))
         return deps
 
-    def _cache_get(self, stage_id: str, key: tuple, experiment: bool = False) -> np.ndarray | None:
+    def _cache_get(self, stage_id: str, key: tuple[Any, ...], experiment: bool = False) -> np.ndarray | None:
         hit = (self._experiment_cache if experiment else self._cache).get(stage_id)
         if hit is not None and hit[0] == key:
             return hit[1]
         return None
 
-    def _cache_put(self, stage_id: str, key: tuple, value: np.ndarray, experiment: bool = False) -> None:
+    def _cache_put(self, stage_id: str, key: tuple[Any, ...], value: np.ndarray, experiment: bool = False) -> None:
         if self._recording_depth:
             self.compute_log.append(stage_id)
         (self._experiment_cache if experiment else self._cache)[stage_id] = (key, value)

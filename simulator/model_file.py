@@ -43,7 +43,8 @@ def write_npz_atomic(path: str | os.PathLike[str], arrays: Mapping[str, np.ndarr
     The JSON is ASCII with escapes, so any text (even a lone surrogate) is saved losslessly."""
     payload = dict(arrays)
     payload[META_KEY] = np.frombuffer(json.dumps(meta, ensure_ascii=True).encode("ascii"), dtype=np.uint8)
-    write_atomic(path, lambda handle: np.savez(handle, **payload))
+    # (numpy's stub confuses **arrays with its allow_pickle flag)
+    write_atomic(path, lambda handle: np.savez(handle, **payload))  # type: ignore[arg-type]
 
 
 #: what a reader expects: for each member it reads (name without ``.npy``), the shape the

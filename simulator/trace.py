@@ -88,7 +88,7 @@ class Trace(Mapping[str, np.ndarray]):
         #: the trace a rerun shares its stages upstream of the interventions with
         self._base: Trace | None = None
         #: stage id -> extra cache key naming the interventions at or upstream of the stage
-        self._intervention_keys: Mapping[str, tuple] = plan.keys if plan is not None else {}
+        self._intervention_keys: Mapping[str, tuple[Any, ...]] = plan.keys if plan is not None else {}
 
     # -- Mapping -----------------------------------------------------------------------------
     def __getitem__(self, stage_id: str) -> np.ndarray:
@@ -245,7 +245,7 @@ class Trace(Mapping[str, np.ndarray]):
         return self._plan.interventions if self._plan is not None else ()
 
     # -- evaluation --------------------------------------------------------------------------
-    def cache_key(self, stage_id: str) -> tuple:
+    def cache_key(self, stage_id: str) -> tuple[Any, ...]:
         """Everything the stage's value depends on: input, options and parameter versions."""
         deps = self.model._deps[stage_id]
         key = (  # map() rather than generators: this runs for every stage of every trace
@@ -282,7 +282,7 @@ class Trace(Mapping[str, np.ndarray]):
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
             return np.asarray(spec.compute(self, inputs))
 
-    def _intervened(self, stage_id: str, spec: StageSpec, key: tuple, own: tuple) -> np.ndarray:
+    def _intervened(self, stage_id: str, spec: StageSpec, key: tuple[Any, ...], own: tuple[Any, ...]) -> np.ndarray:
         """The stage's value with its own interventions applied, in order, to the value it has
         before them (a plain trace's cached value when nothing upstream was intervened on)."""
         assert self._plan is not None

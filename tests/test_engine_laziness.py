@@ -75,7 +75,7 @@ def test_every_stage_alone_computes_its_ancestors_once(which: str, request: pyte
     ids = [1, 2, 3, 4]
     for stage_id in model.stage_ids():
         model.clear_cache()
-        computed = computed_by(model, lambda: model.trace(ids)[stage_id])
+        computed = computed_by(model, lambda stage_id=stage_id: model.trace(ids)[stage_id])
         assert len(computed) == len(set(computed)), f"{stage_id}: something computed twice: {computed}"
         assert set(computed) == ancestors(model, stage_id), stage_id
 
@@ -187,7 +187,7 @@ def test_stage_arrays_are_read_only(toy: simulator.Model) -> None:
     for stage_id in toy.stage_ids():
         with pytest.raises(ValueError):
             trace[stage_id][...] = 0
-    for name, value in toy.params.items():
+    for value in toy.params.values():
         with pytest.raises(ValueError):
             value[...] = 0
     with pytest.raises(TypeError):

@@ -315,9 +315,9 @@ def test_the_canvas_operator_words_follow_the_layout(qtbot) -> None:
                                  ("blocks.0.ln1", "normalise each row, then ×", "normalise each column, then ×")):
         state.set_stage(stage)
         canvas.refresh()
-        qtbot.waitUntil(lambda: rows in canvas.operator_texts())
+        qtbot.waitUntil(lambda rows=rows: rows in canvas.operator_texts())
         state.undo_stack.push(SetViewCommand(state, "layout", LAYOUT_COLUMNS))
         canvas.refresh()
-        qtbot.waitUntil(lambda: columns in canvas.operator_texts())
+        qtbot.waitUntil(lambda columns=columns: columns in canvas.operator_texts())
         assert not any("{" in t for t in canvas.operator_texts())
         state.undo_stack.push(SetViewCommand(state, "layout", LAYOUT_ROWS))

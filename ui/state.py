@@ -20,7 +20,7 @@ from PySide6.QtGui import QUndoStack
 
 from simulator.errors import SimulatorError
 from simulator.model import Model
-from simulator.trace import NEXT_TOKEN_PROBS, Trace
+from simulator.trace import Trace
 
 LAYOUT_ROWS = "rows"  #: queries are rows, as in papers and code
 LAYOUT_COLUMNS = "columns"  #: queries are columns, as in 3Blue1Brown's videos

@@ -163,7 +163,7 @@ class WeightFile:
         single = folder / "model.safetensors"
         index = folder / "model.safetensors.index.json"
         if single.is_file():
-            files = {single: None}
+            files: Mapping[Path, set[str] | None] = {single: None}
         elif index.is_file():
             files = self._shards(index)
         else:
@@ -254,7 +254,7 @@ class WeightFile:
 
 #: safetensors dtypes read as weights, with the little-endian NumPy type they are stored as
 #: (bfloat16 is read as raw 16-bit words, NumPy having no bfloat16 type).
-_DTYPES = {"F32": np.dtype("<f4"), "F16": np.dtype("<f2"), "F64": np.dtype("<f8"), "BF16": np.dtype("<u2")}
+_DTYPES: dict[str, np.dtype[Any]] = {"F32": np.dtype("<f4"), "F16": np.dtype("<f2"), "F64": np.dtype("<f8"), "BF16": np.dtype("<u2")}
 
 
 def _data_offsets(file: Path) -> dict[str, int]:

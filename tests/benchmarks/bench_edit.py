@@ -54,7 +54,7 @@ def _scrub_samples(timer: Repaint, window, panel, runs: int, warmup: int, expect
         for i in range(warmup + runs):
             dy = 20 + i % 60  # a different height every move, as while dragging up and down
             _wait(MOVE_INTERVAL_S)
-            sample = timer.sample(lambda: QTest.mouseMove(viewport, start - QPoint(0, dy)), expected, lambda: canvas_matrices(window))
+            sample = timer.sample(lambda dy=dy: QTest.mouseMove(viewport, start - QPoint(0, dy)), expected, lambda: canvas_matrices(window))
             if i >= warmup:
                 samples.append(sample)
     finally:

@@ -761,7 +761,7 @@ class HeatmapPanel(pg.GraphicsView):
         p.drawImage(bar, _bar_image(self._matrix.kind, self._palette))
         p.setPen(QColor("#444444"))
         p.drawLine(QPointF(bar.right(), bar.top()), QPointF(bar.right(), bar.bottom()))
-        for _, x, _, ty in layout.ticks:
+        for _, _, _, ty in layout.ticks:
             p.drawLine(QPointF(bar.right(), ty), QPointF(bar.right() + 3.0, ty))
         p.setPen(text_pen)
         for st, x, y, _ in layout.ticks:

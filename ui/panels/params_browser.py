@@ -9,7 +9,6 @@ whole tensor, each as one undo step.
 
 from __future__ import annotations
 
-import numpy as np
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QShowEvent
 from PySide6.QtWidgets import (

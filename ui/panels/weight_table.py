@@ -82,10 +82,10 @@ class WeightTableModel(QAbstractTableModel):
         return self._data
 
     # -- Qt model -----------------------------------------------------------------------------
-    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: N802 (Qt's name)
+    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: N802, B008 (Qt's name and default)
         return 0 if parent.isValid() else self._data.shape[0]
 
-    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: N802
+    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
         return 0 if parent.isValid() else self._data.shape[1]
 
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
