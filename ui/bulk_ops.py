@@ -1,43 +1,24 @@
-"""Bulk edits of a weight: reset to the preset's value, zero, randomise, identity, scale.
+"""Bulk edits of a weight in the app: reset to the preset's value, zero, randomise, identity, scale.
 
 Each applies to a *scope*, a row of a matrix, one head's slice of a per-head tensor, or a whole
 tensor, and becomes one undoable :class:`~ui.commands.SetParamCommand` whose menu text says
-what it did ("zero blocks.0.attn.W_Q[h0]"). New values are computed and checked here, before
-anything is pushed, so a rejected operation changes nothing.
-
-* **reset** puts back the values the model had when it was loaded (``state.pristine_params()``);
-* **randomise** draws from a normal distribution with the mean and spread of the tensor as
-  loaded (seeded, so the same seed gives the same numbers);
-* **identity** sets every matrix in the scope to ones on its main diagonal and zeros elsewhere
-  (the identity when square; for a d_model×d_head projection it keeps the first d_head
-  dimensions), so it needs a scope with rows and columns.
+what it did ("zero blocks.0.attn.W_Q[h0]"). The new values come from the engine
+(:mod:`simulator.bulk`, where each operation is described) and are checked before anything is
+pushed, so a rejected operation changes nothing.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from simulator.errors import ParamError
+from simulator.bulk import IDENTITY, OP_TITLES, OPS, RANDOMISE, RESET, SCALE, ZERO, bulk_values, identity_allowed
 from simulator.stages import param_axes
 from ui.commands import SetParamCommand, param_label
 from ui.state import AppState
 
-RESET = "reset"
-ZERO = "zero"
-RANDOMISE = "randomise"
-IDENTITY = "identity"
-SCALE = "scale"
-OPS = (RESET, ZERO, RANDOMISE, IDENTITY, SCALE)
-OP_TITLES = {
-    RESET: "Reset to the preset's value",
-    ZERO: "Zero",
-    RANDOMISE: "Randomise",
-    IDENTITY: "Identity (1 on the diagonal)",
-    SCALE: "Scale by a factor",
-}
+__all__ = ["IDENTITY", "OPS", "OP_TITLES", "RANDOMISE", "RESET", "SCALE", "ZERO", "Scope", "bulk_command", "new_values"]
 
 
 @dataclass(frozen=True)
@@ -79,52 +60,17 @@ def scopes_for(state: AppState, name: str, head: int, row: int | None) -> list[t
 def is_available(state: AppState, op: str, scope: Scope) -> bool:
     """Identity needs rows and columns of one matrix (not heads × entries of a bias); every
     other operation works on any scope."""
-    if op != IDENTITY:
-        return True
-    current = state.model.params[scope.name]
-    target = current if scope.index is None else current[scope.index]
-    axes = param_axes(scope.name)[len(scope.index or ()):]
-    return target.ndim >= 2 and "head" not in axes[-2:]
+    return op != IDENTITY or identity_allowed(state.model.params[scope.name], param_axes(scope.name), scope.index)
 
 
 def new_values(state: AppState, op: str, scope: Scope, seed: int = 0, factor: float = 1.0) -> np.ndarray:
-    """The values ``op`` would put into ``scope``, checked; raises :class:`ParamError` if not allowed."""
+    """The values ``op`` would put into ``scope``, checked by the engine (:mod:`simulator.bulk`);
+    raises :class:`ParamError` if not allowed."""
     name = scope.name
-    model = state.model
-    current = model.params[name]
-    index = scope.index
-    try:
-        target = current if index is None else current[index]
-    except IndexError as exc:
-        raise ParamError(f"{scope.describe(state)} is outside {name} {list(current.shape)}") from exc
-    dtype = current.dtype
-    if op == RESET:
-        original = state.pristine_params()[name]
-        values = np.array(original if index is None else original[index], dtype=dtype)
-    elif op == ZERO:
-        values = np.zeros(target.shape, dtype=dtype)
-    elif op == RANDOMISE:
-        original = np.asarray(state.pristine_params()[name], dtype=np.float64)
-        mean = float(original.mean())
-        spread = float(original.std()) or 1.0 / math.sqrt(current.shape[-1])
-        rng = np.random.default_rng(seed)
-        values = (mean + spread * rng.standard_normal(target.shape)).astype(dtype)
-    elif op == IDENTITY:
-        if target.ndim < 2:
-            raise ParamError(f"identity needs a matrix; {scope.describe(state)} is a vector")
-        eye = np.eye(target.shape[-2], target.shape[-1], dtype=dtype)
-        values = np.array(np.broadcast_to(eye, target.shape))
-    elif op == SCALE:
-        if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not math.isfinite(factor):
-            raise ParamError(f"the factor must be a finite number, got {factor!r}")
-        with np.errstate(over="ignore", invalid="ignore"):
-            values = (np.asarray(target, dtype=np.float64) * factor).astype(dtype)
-    else:
-        raise ParamError(f"unknown bulk operation {op!r}; expected one of {', '.join(OPS)}")
-    if not np.all(np.isfinite(values)):
-        limit = np.finfo(dtype).max
-        raise ParamError(f"{OP_TITLES[op].lower()} would give values beyond ±{limit:.3g} in {scope.describe(state)}")
-    return values
+    return bulk_values(
+        op, state.model.params[name], state.pristine_params()[name], scope.index,
+        seed=seed, factor=factor, where=scope.describe(state), tensor=name,
+    )
 
 
 def command_text(state: AppState, op: str, scope: Scope, seed: int = 0, factor: float = 1.0) -> str:
