@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QWidget
 
+from ui.i18n import tr
+
 
 @dataclass(frozen=True)
 class ActionSpec:
@@ -76,16 +78,17 @@ class Actions:
     def __init__(self, parent: QWidget) -> None:
         self._actions: dict[str, QAction] = {}
         for spec in SPECS:
-            action = QAction(spec.text, parent)
+            action = QAction(tr("Actions", spec.text), parent)
             action.setObjectName(f"action_{spec.name}")
             if spec.shortcuts:
                 action.setShortcuts([QKeySequence(s) for s in spec.shortcuts])
-            tip = spec.tip + (f" ({', '.join(spec.shortcuts)})" if spec.shortcuts else "")
+            text = tr("Actions", spec.tip) if spec.tip else ""
+            tip = text + (f" ({', '.join(spec.shortcuts)})" if spec.shortcuts else "")
             action.setToolTip(tip)
-            action.setStatusTip(spec.tip)
+            action.setStatusTip(text)
             action.setCheckable(spec.checkable)
             if spec.short:
-                action.setIconText(spec.short)
+                action.setIconText(tr("Actions", spec.short))
             parent.addAction(action)
             self._actions[spec.name] = action
 

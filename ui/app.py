@@ -32,6 +32,8 @@ class LaunchOptions:
     head: int | None
     screenshot: str | None
     size: tuple[int, int]
+    #: the interface's language (None: the saved choice, else the system's)
+    lang: str | None = None
 
 
 class _Parser(argparse.ArgumentParser):
@@ -50,6 +52,7 @@ def parse_args(argv: Sequence[str]) -> LaunchOptions:
     parser.add_argument("--head", type=int, help="attention head to show")
     parser.add_argument("--screenshot", metavar="FILE.png", help="render the window to a PNG and exit")
     parser.add_argument("--size", default=None, metavar="WxH", help="window size for --screenshot (default 1600x1000)")
+    parser.add_argument("--lang", default=None, metavar="CODE", help="the interface's language: en or de (default: the saved choice, else the system's)")
     args = parser.parse_args(list(argv))
     size = DEFAULT_SCREENSHOT_SIZE
     if args.size is not None:
@@ -62,7 +65,9 @@ def parse_args(argv: Sequence[str]) -> LaunchOptions:
         size = (w, h)
     if args.screenshot is not None and not args.screenshot.lower().endswith(".png"):
         raise UsageError("transformer-sim: --screenshot needs a file name ending in .png")
-    return LaunchOptions(args.preset, args.model, args.text, args.stage, args.layer, args.head, args.screenshot, size)
+    if args.lang is not None and args.lang not in ("en", "de"):
+        raise UsageError(f"transformer-sim: --lang must be en or de, got {args.lang!r}")
+    return LaunchOptions(args.preset, args.model, args.text, args.stage, args.layer, args.head, args.screenshot, size, args.lang)
 
 
 def resolve_stage(model, stage: str | None, layer: int | None) -> str:  # noqa: ANN001 (engine Model)
@@ -156,6 +161,9 @@ def _run(options: "LaunchOptions") -> int:
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setOrganizationName(APP_ORG)
     app.setApplicationName(APP_ID)
+    from ui.i18n import choose_language, install_language
+
+    install_language(choose_language(options.lang, None if options.screenshot else QSettings()))
     if not options.screenshot:
         try:
             window = build_window(options, None)

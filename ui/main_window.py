@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 import simulator
 from ui.accessibility import name_widgets
 from ui.actions import Actions
+from ui.i18n import LANGUAGES, SETTINGS_KEY, choose_language, tr
 from ui.commands import SetOptionCommand, SetViewCommand
 from ui.export import Exporter
 from ui.model_loader import ModelLoader
@@ -204,7 +205,7 @@ class MainWindow(QMainWindow):
         )
         self.menus = {}
         for title, names in menus:
-            menu = self.menuBar().addMenu(title)
+            menu = self.menuBar().addMenu(tr("Menus", title))
             key = title.strip("&").lower()
             menu.setObjectName(f"menu_{key}")
             self.menus[key] = menu
@@ -212,10 +213,10 @@ class MainWindow(QMainWindow):
                 if name is None:
                     menu.addSeparator()
                 elif name == "recent":
-                    self.recent_menu = menu.addMenu("Open &recent")
+                    self.recent_menu = menu.addMenu(tr("Menus", "Open &recent"))
                     self.recent_menu.setObjectName("menu_recent")
                 elif name == "export":
-                    self.export_menu = menu.addMenu("&Export")
+                    self.export_menu = menu.addMenu(tr("Menus", "&Export"))
                     self.export_menu.setObjectName("menu_export")
                     for export in ("export_png", "export_svg", "copy_image", None, "export_panel_png", "export_panel_svg", None, "export_all"):
                         if export is None:
@@ -226,11 +227,30 @@ class MainWindow(QMainWindow):
                     self._add_preset_actions(menu)
                 else:
                     menu.addAction(a[name])
-        panels = self.menus["view"].addMenu("&Panels")
+        self._add_language_menu(self.menus["view"])
+        panels = self.menus["view"].addMenu(tr("Menus", "&Panels"))
         for dock in (self.navigator_dock, self.explanation_dock, self.next_token_dock, self.embedding_dock,
                      self.compare_dock, self.params_dock, self.table_dock, self.history_dock):
             panels.addAction(dock.toggleViewAction())
         self.sessions.fill_recent_menu(self.recent_menu)
+
+    def _add_language_menu(self, view: QMenu) -> None:
+        """View → Language: one checkable entry per language, kept for the next start."""
+        menu = view.addMenu(tr("Menus", "&Language"))
+        menu.setObjectName("menu_language")
+        group = QActionGroup(self)
+        current = choose_language(None, self.settings)
+        for code, name in LANGUAGES.items():
+            action = menu.addAction(name)
+            action.setObjectName(f"action_language_{code}")
+            action.setCheckable(True)
+            action.setChecked(code == current)
+            group.addAction(action)
+            action.triggered.connect(lambda _=False, code=code, name=name: self._choose_language(code, name))
+
+    def _choose_language(self, code: str, name: str) -> None:
+        self.settings.setValue(SETTINGS_KEY, code)
+        self.state.message.emit(tr("Menus", "The language takes effect at the next start: {name}").format(name=name))
 
     def _add_preset_actions(self, menu: QMenu) -> None:
         """One checkable entry per built-in model, titled, with its description as tip."""
@@ -492,7 +512,7 @@ class MainWindow(QMainWindow):
             self._compare_supported = None  # the model may have changed meanwhile
             self._sync_side_docks(force=True)
         percent = round(self.presentation.zoom * 100)
-        self.actions["zoom_reset"].setText(f"&Actual size (now {percent} %)")
+        self.actions["zoom_reset"].setText(tr("Actions", "&Actual size (now {percent} %)").format(percent=percent))
 
     def _side_docks(self) -> tuple[QDockWidget, ...]:
         """The docks presentation mode hides (all but the explanation)."""
