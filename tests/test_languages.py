@@ -10,6 +10,7 @@ from ui.actions import SPECS
 from ui.app import UsageError, parse_args
 from ui.i18n import CATALOGUES, LANGUAGES, install_language
 
+DOCK_TITLES = ("Forward pass", "What happens here", "Next-token prediction", "Embedding space", "Compare sentences", "Parameters", "Weight table", "History")
 MENU_TITLES = ("&File", "&Edit", "&Navigate", "&View", "&Model", "&Window", "&Help", "Open &recent", "&Export", "&Panels", "&Language")
 
 
@@ -24,7 +25,7 @@ def _catalogue(language: str) -> dict[tuple[str, str], str]:
 
 def _interface_strings() -> list[tuple[str, str]]:
     strings = [("Actions", text) for spec in SPECS for text in (spec.text, spec.short, spec.tip) if text]
-    return strings + [("Menus", title) for title in MENU_TITLES]
+    return strings + [("Menus", title) for title in MENU_TITLES] + [("Docks", title) for title in DOCK_TITLES]
 
 
 @pytest.mark.parametrize("language", [code for code in LANGUAGES if code != "en"])
@@ -52,6 +53,7 @@ def test_lang_de_shows_the_menus_in_german(make_main_window) -> None:
         titles = [action.text() for action in window.menuBar().actions()]
         assert titles[:3] == ["&Datei", "&Bearbeiten", "&Navigieren"]
         assert window.actions["next"].text() == "&Nächster Schritt"
+        assert window.navigator_dock.windowTitle() == "Vorwärtsdurchlauf"
         window.actions["zoom_in"].trigger()
         assert window.actions["zoom_reset"].text() == "&Originalgröße (jetzt 115 %)"
     finally:

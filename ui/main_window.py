@@ -183,7 +183,7 @@ class MainWindow(QMainWindow):
             self.recovery.offer_restore(self, self.sessions.adopt_recovered)
 
     def _dock(self, name: str, title: str, widget: QWidget, area: Qt.DockWidgetArea, visible: bool = True) -> QDockWidget:
-        dock = QDockWidget(title, self)
+        dock = QDockWidget(tr("Docks", title), self)
         dock.setObjectName(name)
         dock.setWidget(widget)
         dock.setVisible(visible)

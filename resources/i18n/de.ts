@@ -443,4 +443,39 @@
         <translation>Die Sprache gilt ab dem nächsten Start: {name}</translation>
     </message>
 </context>
+<context>
+    <name>Docks</name>
+    <message>
+        <source>Forward pass</source>
+        <translation>Vorwärtsdurchlauf</translation>
+    </message>
+    <message>
+        <source>What happens here</source>
+        <translation>Was hier passiert</translation>
+    </message>
+    <message>
+        <source>Next-token prediction</source>
+        <translation>Vorhersage des nächsten Tokens</translation>
+    </message>
+    <message>
+        <source>Embedding space</source>
+        <translation>Einbettungsraum</translation>
+    </message>
+    <message>
+        <source>Compare sentences</source>
+        <translation>Sätze vergleichen</translation>
+    </message>
+    <message>
+        <source>Parameters</source>
+        <translation>Parameter</translation>
+    </message>
+    <message>
+        <source>Weight table</source>
+        <translation>Gewichtstabelle</translation>
+    </message>
+    <message>
+        <source>History</source>
+        <translation>Verlauf</translation>
+    </message>
+</context>
 </TS>
