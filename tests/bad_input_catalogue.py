@@ -173,6 +173,8 @@ CATALOGUE: tuple[Case, ...] = (
     Case(SESSION_FILE, "stage blocks.7.attn.q", "'blocks.7.attn.q' does not exist"),
     Case(SESSION_FILE, "head 5 of 2", "head 5 is outside 0..1"),
     Case(SESSION_FILE, "temperature -1", "temperature must be a positive number"),
+    Case(SESSION_FILE, "head 9 of 2 switched off", "head 9 is out of range (the model has 2 heads"),
+    Case(SESSION_FILE, "a switch-off of mode 'half'", "mode must be 'zero' or 'mean'"),
     Case(SESSION_FILE, "an empty sentence", "the text is empty"),
     Case(SESSION_FILE, "a folder", "is a folder, not a file"),
     Case(SESSION_FILE, "no such file", "no such file"),

@@ -84,7 +84,8 @@ def _toy_session_parts() -> tuple[dict[str, np.ndarray], dict]:
         "schema": SESSION_SCHEMA, "version": SESSION_VERSION, **model_meta(model),
         "session": {"text": "a cat", "stage": "embed", "layer": None, "head": 0,
                     "options": {"causal": True, "scale_scores": True, "temperature": 1.0},
-                    "view": {"layout": "rows", "show_numbers": True, "high_contrast": False, "show_difference": False}},
+                    "view": {"layout": "rows", "show_numbers": True, "high_contrast": False, "show_difference": False},
+                    "ablations": []},
     }
     return dict(model_arrays(model)), meta
 
@@ -246,6 +247,10 @@ BAD_FILES: dict[str, Callable[[Path, Callable], None]] = {
     "stage blocks.7.attn.q": _changed(lambda a, m: m["session"].update(stage="blocks.7.attn.q")),
     "head 5 of 2": _changed(lambda a, m: m["session"].update(head=5)),
     "temperature -1": _changed(lambda a, m: m["session"]["options"].update(temperature=-1)),
+    "head 9 of 2 switched off": _changed(lambda a, m: m["session"].update(
+        ablations=[{"stage": "blocks.0.attn.z", "head": 9, "index": None, "mode": "zero"}])),
+    "a switch-off of mode 'half'": _changed(lambda a, m: m["session"].update(
+        ablations=[{"stage": "blocks.0.attn.z", "head": 0, "index": None, "mode": "half"}])),
     "an empty sentence": _changed(lambda a, m: m["session"].update(text="")),
     "a model file": lambda target, parts: simulator.save_model(simulator.build_preset("toy"), target),
     "a session file": lambda target, parts: _write(target, *_toy_session_parts()),

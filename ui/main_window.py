@@ -31,6 +31,7 @@ import simulator
 from ui.accessibility import name_widgets
 from ui.actions import Actions
 from ui.commands import SetOptionCommand, SetViewCommand
+from ui.experiments_panel import add_panel_switch_actions
 from ui.export import Exporter
 from ui.model_loader import ModelLoader
 from ui.panels.embedding_view import EmbeddingView
@@ -133,6 +134,9 @@ class MainWindow(QMainWindow):
         self.exporter = Exporter(state, self.canvas, self)
         self.exporter.follow_canvas(self.canvas)
         self.exporter.install_panel_menu(self.params_browser.heatmap)
+        self.exporter.menu_extras = lambda panel, menu: add_panel_switch_actions(
+            state, panel.matrix.source if panel.matrix is not None else "", menu
+        )
         self.recovery = (
             RecoveryManager(state, recovery_dir or default_recovery_dir(self.settings), lambda: self.sessions.path, self)
             if recovery else None
