@@ -13,8 +13,15 @@ import numpy as np
 import pytest
 
 from simulator import experiments as ex
+from simulator import ops
 from ui.commands import SwitchPartCommand
-from ui.experiments_panel import SWITCH_OFF_TEXT, SWITCH_ON_TEXT, add_panel_switch_actions, switch_for_hover
+from ui.experiments_panel import (
+    SWITCH_OFF_TEXT,
+    SWITCH_ON_TEXT,
+    add_panel_switch_actions,
+    switch_for_hover,
+    token_label,
+)
 from ui.panels.navigator import OFF_MARK
 from ui.state import Hover, head_switch, neuron_switch
 
@@ -144,3 +151,130 @@ def test_a_version_1_session_has_no_switched_off_parts(tmp_path) -> None:
     del meta["session"]["ablations"]
     write_npz_atomic(path, arrays, meta)
     assert load_session(path).ablations == ()
+
+
+# -- the Experiments dock --------------------------------------------------------------------------------
+def _shown_experiments(window, tab):
+    window.experiments_dock.show()
+    window.experiments_dock.raise_()
+    window.experiments.setCurrentWidget(tab)
+    return tab
+
+
+def test_attribution_bars_are_the_engines_parts_and_sum_to_the_logit(make_main_window) -> None:
+    window = make_main_window("toy")
+    state = window.state
+    tab = _shown_experiments(window, window.experiments.attribution)
+    predicted = int(np.argmax(state.trace["logits"][-1]))
+    assert tab.chooser.token() == predicted
+    parts = tab.parts()
+    engine = ex.logit_attribution(state.trace, token=predicted)
+    assert dict(parts) == engine
+    assert [v for _, v in parts] == sorted(engine.values(), reverse=True)
+    assert tab.logit() == float(state.trace["logits"][-1, predicted])
+    assert sum(v for _, v in parts) == pytest.approx(tab.logit(), rel=1e-5, abs=1e-5)
+    assert "add up to" in tab.total_label.text()
+    other = int(np.argsort(state.trace["logits"][-1])[0])
+    tab.chooser.set_token(other)
+    assert dict(tab.parts()) == ex.logit_attribution(state.trace, token=other)
+    tab.chooser.typed.setText("zzz not a token at all")
+    tab.chooser.typed.returnPressed.emit()
+    assert "tokens for this model" in tab.message.text() or "single token" in tab.message.text()
+    assert dict(tab.parts()) == ex.logit_attribution(state.trace, token=other)
+
+
+def test_attribution_follows_a_switch_off(make_main_window) -> None:
+    window = make_main_window("toy")
+    state = window.state
+    tab = _shown_experiments(window, window.experiments.attribution)
+    token = tab.chooser.token()
+    state.undo_stack.push(SwitchPartCommand(state, head_switch(1, 1), "zero"))
+    assert tab.chooser.token() == token or tab.chooser.token() is not None
+    parts = dict(tab.parts())
+    assert parts["blocks.1.attn.head_out[1]"] == 0.0
+    assert parts == ex.logit_attribution(state.trace, token=tab.chooser.token())
+
+
+def test_lens_table_top_tokens_are_the_engines(make_main_window) -> None:
+    window = make_main_window("toy")
+    state = window.state
+    tab = _shown_experiments(window, window.experiments.lens)
+    lens = ex.logit_lens(state.trace)
+    top = tab.top_tokens()
+    assert list(top) == ex.lens_stages(state.model) == list(lens)
+    for r, (sid, logits) in enumerate(lens.items()):
+        assert [i for i, _ in top[sid]] == [int(i) for i in np.argmax(logits, axis=-1)]
+        for c, (token_id, prob) in enumerate(top[sid]):
+            assert tab.table.item(r, c).text() == token_label(state.model, token_id)
+            assert prob == pytest.approx(float(ops.softmax(logits.astype(np.float64))[c, token_id]))
+    assert tab.table.rowCount() == len(lens) and tab.table.columnCount() == len(state.trace.tokens)
+
+
+def test_the_dock_says_encoders_have_no_logits(make_main_window) -> None:
+    window = make_main_window("toy")
+    tab = _shown_experiments(window, window.experiments.lens)
+    assert not tab.note.isVisible()
+    import simulator
+
+    model = simulator.load(__import__("pathlib").Path(__file__).parent / "fixtures" / "checkpoints" / "bert-tiny")
+    if model.config.unembed:
+        pytest.skip("this BERT checkpoint has an unembedding")
+    from ui.commands import SetModelCommand
+
+    window.state.undo_stack.push(SetModelCommand(window.state, model))
+    assert tab.note.isVisible() and "predicts tokens" in tab.note.text()
+    assert not window.experiments.patching.run_sweep()
+
+
+def test_a_small_patching_sweep_fills_the_heatmap_with_the_engines_values(make_main_window, qtbot) -> None:
+    window = make_main_window("toy", text="the cat walks by the bank")
+    state = window.state
+    tab = _shown_experiments(window, window.experiments.patching)
+    a, b = tab.token_a.token(), tab.token_b.token()
+    assert a is not None and b is not None and a != b
+    corrupted = "the dog walks by the bank"
+    with qtbot.waitSignal(tab.finished, timeout=20000) as blocker:
+        assert tab.run_sweep(corrupted)
+    assert blocker.args == [True]
+    values = tab.values()
+    stages = ex.lens_stages(state.model)
+    clean = state.model.trace(state.text, **state.options)
+    corrupt = state.model.trace(corrupted, **state.options)
+    lo, hi = ex.logit_difference(corrupt, a, b), ex.logit_difference(clean, a, b)
+    assert tab.ends() == (hi, lo)
+    for r, sid in enumerate(stages):
+        for p in range(len(clean.ids)):
+            patched = ex.rerun(corrupt, [ex.Patch(sid, source=clean, position=p)])
+            expected = (ex.logit_difference(patched, a, b) - lo) / (hi - lo)
+            assert values[r, p] == pytest.approx(expected, rel=1e-9, abs=1e-12)
+            assert tab.table.item(r, p).text() == f"{values[r, p]:.2f}"
+    # patching the whole final stream at the last position restores everything
+    assert values[-1, -1] == pytest.approx(1.0, abs=1e-5)
+    assert tab.progress.value() == tab.progress.maximum() == values.size
+
+
+def test_cancel_stops_a_patching_sweep(make_main_window, qtbot, monkeypatch) -> None:
+    import ui.experiments_panel
+
+    monkeypatch.setattr(ui.experiments_panel, "SWEEP_SLICE", 0.0)  # one patch per step of the timer
+    window = make_main_window("toy", text="the cat walks by the bank")
+    tab = _shown_experiments(window, window.experiments.patching)
+    assert tab.run_sweep("the dog walks by the bank")
+    assert tab.running
+    qtbot.waitUntil(lambda: tab.progress.value() >= 3, timeout=5000)
+    tab.cancel()
+    assert 3 <= tab.progress.value() < tab.values().size
+    assert not tab.running
+    done = tab.progress.value()
+    qtbot.wait(50)
+    assert tab.progress.value() == done
+    assert np.isnan(tab.values()).sum() == tab.values().size - done
+    assert "Cancelled" in tab.summary.text()
+
+
+def test_patching_refuses_sentences_of_another_length(make_main_window) -> None:
+    window = make_main_window("toy", text="the cat walks by the bank")
+    tab = _shown_experiments(window, window.experiments.patching)
+    assert not tab.run_sweep("the dog walks")
+    assert "same length" in tab.message.text()
+    assert not tab.running

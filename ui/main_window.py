@@ -31,7 +31,7 @@ import simulator
 from ui.accessibility import name_widgets
 from ui.actions import Actions
 from ui.commands import SetOptionCommand, SetViewCommand
-from ui.experiments_panel import add_panel_switch_actions
+from ui.experiments_panel import ExperimentsPanel, add_panel_switch_actions
 from ui.export import Exporter
 from ui.model_loader import ModelLoader
 from ui.panels.embedding_view import EmbeddingView
@@ -113,6 +113,9 @@ class MainWindow(QMainWindow):
         self.compare_dock = self._dock("compareDock", "Compare sentences", _scrolling(self.compare), Qt.DockWidgetArea.RightDockWidgetArea, False)
         self.tabifyDockWidget(self.next_token_dock, self.embedding_dock)
         self.tabifyDockWidget(self.embedding_dock, self.compare_dock)
+        self.experiments = ExperimentsPanel(state)
+        self.experiments_dock = self._dock("experimentsDock", "Experiments", self.experiments, Qt.DockWidgetArea.RightDockWidgetArea, False)
+        self.tabifyDockWidget(self.compare_dock, self.experiments_dock)
         self.next_token_dock.raise_()
         self._compare_supported: bool | None = None
         #: whether the next-token view applies to the model (None until the first check)
@@ -232,7 +235,7 @@ class MainWindow(QMainWindow):
                     menu.addAction(a[name])
         panels = self.menus["view"].addMenu("&Panels")
         for dock in (self.navigator_dock, self.explanation_dock, self.next_token_dock, self.embedding_dock,
-                     self.compare_dock, self.params_dock, self.table_dock, self.history_dock):
+                     self.compare_dock, self.experiments_dock, self.params_dock, self.table_dock, self.history_dock):
             panels.addAction(dock.toggleViewAction())
         self.sessions.fill_recent_menu(self.recent_menu)
 

@@ -31,9 +31,10 @@ See also ``resources/docs/session-format.md``.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -51,7 +52,15 @@ from simulator.model_file import (
     read_npz,
     write_npz_atomic,
 )
-from ui.state import LAYOUT_COLUMNS, LAYOUT_ROWS, SWITCH_MODES, AppState, Switch, ViewOptions, checked_options
+from ui.state import (
+    LAYOUT_COLUMNS,
+    LAYOUT_ROWS,
+    SWITCH_MODES,
+    AppState,
+    Switch,
+    ViewOptions,
+    checked_options,
+)
 
 SESSION_SCHEMA = "transformer-step-sim/session"
 SESSION_VERSION = 2
@@ -77,7 +86,7 @@ class Session:
     ablations: tuple[Switch, ...] = ()
 
     @classmethod
-    def from_state(cls, state: AppState) -> "Session":
+    def from_state(cls, state: AppState) -> Session:
         return cls(
             state.model, state.text, state.stage_id, state.head, state.options, state.view, dict(state.pristine_params()),
             state.ablations,
