@@ -278,3 +278,22 @@ def test_patching_refuses_sentences_of_another_length(make_main_window) -> None:
     assert not tab.run_sweep("the dog walks")
     assert "same length" in tab.message.text()
     assert not tab.running
+
+
+def test_a_model_switch_clears_the_switches_and_its_undo_brings_them_back(make_main_window) -> None:
+    import simulator
+    from ui.commands import SetModelCommand
+
+    window = make_main_window("toy")
+    state = window.state
+    toy = state.model
+    state.undo_stack.push(SwitchPartCommand(state, head_switch(0, 1), "mean"))
+    state.undo_stack.push(SetModelCommand(state, simulator.build_preset("fluffy")))
+    assert state.ablations == () and not state.trace.interventions
+    assert OFF_MARK not in window.navigator.group_text(0, "Attention")
+    state.undo_stack.undo()
+    assert state.model is toy and state.ablations == (head_switch(0, 1, "mean"),)
+    assert state.trace.interventions == (ex.Ablate("blocks.0.attn.z", head=1, mode="mean"),)
+    assert OFF_MARK in window.navigator.group_text(0, "Attention")
+    state.undo_stack.undo()
+    assert state.ablations == ()
