@@ -17,6 +17,8 @@ already on disk, and no half-written output.
   by the test from a good one as the name says (see ``BAD_FILES`` / ``BAD_FOLDERS`` there);
 * saving, exporting and bulk operations: what is asked for;
 * saved settings: the ``[window]`` lines of the settings (ini) file the window starts with;
+* the Experiments panel: on the toy model with "the cat walks by the bank", a patching sweep
+  with the second sentence (and tokens) named, or a token typed into the attribution's box;
 * experiments (``simulator.experiments``): a Python expression on the tiny GPT-2 checkpoint, where
   ``trace(*interventions)`` traces "The cat sat on the river bank." with them, ``short`` is a
   trace of a 4-token sentence, ``encoder`` a trace of the tiny BERT checkpoint and ``plain`` the
@@ -51,6 +53,7 @@ SAVE_SESSION = "File → Save session as"
 EXPORT = "Export picture"
 STARTUP_SETTINGS = "saved settings read at start-up"
 EXPERIMENT = "experiments (engine: simulator.experiments)"
+EXPERIMENTS_PANEL = "Experiments panel (window)"
 
 CATALOGUE: tuple[Case, ...] = (
     # -- the engine's command line ------------------------------------------------------------------
@@ -173,6 +176,8 @@ CATALOGUE: tuple[Case, ...] = (
     Case(SESSION_FILE, "stage blocks.7.attn.q", "'blocks.7.attn.q' does not exist"),
     Case(SESSION_FILE, "head 5 of 2", "head 5 is outside 0..1"),
     Case(SESSION_FILE, "temperature -1", "temperature must be a positive number"),
+    Case(SESSION_FILE, "head 9 of 2 switched off", "head 9 is out of range (the model has 2 heads"),
+    Case(SESSION_FILE, "a switch-off of mode 'half'", "mode must be 'zero' or 'mean'"),
     Case(SESSION_FILE, "an empty sentence", "the text is empty"),
     Case(SESSION_FILE, "a folder", "is a folder, not a file"),
     Case(SESSION_FILE, "no such file", "no such file"),
@@ -284,6 +289,11 @@ CATALOGUE: tuple[Case, ...] = (
     Case(EXPERIMENT, "logit_lens(encoder)", "needs a model that predicts tokens; this one has no unembedding"),
     Case(EXPERIMENT, "logit_attribution(plain, token=400)", "token must be a token id in 0..399, got 400"),
     Case(EXPERIMENT, "logit_attribution(plain, token=1, position=-9)", "position must be a whole number in 0..7 (or -8..-1)"),
+    Case(EXPERIMENTS_PANEL, "patch from “the dog walks” (3 tokens, the first has 6)", "patching needs two inputs of the same length"),
+    Case(EXPERIMENTS_PANEL, "patch from “the cat walks by the bank” itself", "there is nothing for a patch to restore"),
+    Case(EXPERIMENTS_PANEL, "patch with token A = token B", "choose two different tokens"),
+    Case(EXPERIMENTS_PANEL, "patch from “” (an empty sentence)", "cannot patch: the text is empty"),
+    Case(EXPERIMENTS_PANEL, "attribution token typed “blue creature”", "choose a single token"),
 )
 
 

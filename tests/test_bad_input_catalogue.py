@@ -35,6 +35,7 @@ from bad_input_catalogue import (
     CLI_APP,
     CLI_ENGINE,
     EXPERIMENT,
+    EXPERIMENTS_PANEL,
     EXPORT,
     MODEL_FILE,
     MODEL_FILE_WINDOW,
@@ -67,7 +68,8 @@ def assert_clear(message: str, case: Case) -> None:
 def test_the_catalogue_covers_every_place_and_is_a_table() -> None:
     wheres = {case.where for case in CATALOGUE}
     assert wheres == {CLI_ENGINE, CLI_APP, SENTENCE, WEIGHT_CELL, TABLE_CELL, BULK, SESSION_FILE, MODEL_FILE,
-                      MODEL_FILE_WINDOW, CHECKPOINT, SAVE_SESSION, EXPORT, STARTUP_SETTINGS, EXPERIMENT}
+                      MODEL_FILE_WINDOW, CHECKPOINT, SAVE_SESSION, EXPORT, STARTUP_SETTINGS, EXPERIMENT,
+                      EXPERIMENTS_PANEL}
     assert len(set(CATALOGUE)) == len(CATALOGUE), "a row is listed twice"
     assert all(case.expected for case in CATALOGUE)
     from bad_input_catalogue import markdown
@@ -84,7 +86,8 @@ def _toy_session_parts() -> tuple[dict[str, np.ndarray], dict]:
         "schema": SESSION_SCHEMA, "version": SESSION_VERSION, **model_meta(model),
         "session": {"text": "a cat", "stage": "embed", "layer": None, "head": 0,
                     "options": {"causal": True, "scale_scores": True, "temperature": 1.0},
-                    "view": {"layout": "rows", "show_numbers": True, "high_contrast": False, "show_difference": False}},
+                    "view": {"layout": "rows", "show_numbers": True, "high_contrast": False, "show_difference": False},
+                    "ablations": []},
     }
     return dict(model_arrays(model)), meta
 
@@ -246,6 +249,10 @@ BAD_FILES: dict[str, Callable[[Path, Callable], None]] = {
     "stage blocks.7.attn.q": _changed(lambda a, m: m["session"].update(stage="blocks.7.attn.q")),
     "head 5 of 2": _changed(lambda a, m: m["session"].update(head=5)),
     "temperature -1": _changed(lambda a, m: m["session"]["options"].update(temperature=-1)),
+    "head 9 of 2 switched off": _changed(lambda a, m: m["session"].update(
+        ablations=[{"stage": "blocks.0.attn.z", "head": 9, "index": None, "mode": "zero"}])),
+    "a switch-off of mode 'half'": _changed(lambda a, m: m["session"].update(
+        ablations=[{"stage": "blocks.0.attn.z", "head": 0, "index": None, "mode": "half"}])),
     "an empty sentence": _changed(lambda a, m: m["session"].update(text="")),
     "a model file": lambda target, parts: simulator.save_model(simulator.build_preset("toy"), target),
     "a session file": lambda target, parts: _write(target, *_toy_session_parts()),
@@ -818,3 +825,37 @@ def test_experiment(case: Case) -> None:
     assert "\n" not in message
     assert all(np.array_equal(model.params[name], value) for name, value in weights.items())
     assert model.trace(text)["logits"] is logits
+
+
+@pytest.mark.parametrize("case", rows(EXPERIMENTS_PANEL))
+def test_experiments_panel(case: Case, make_main_window) -> None:
+    """A patching sweep or an attribution token the panel cannot use: one line, no sweep
+    started, nothing drawn changed and no undo step."""
+    import re
+
+    window = make_main_window("toy", text="the cat walks by the bank")
+    panel = window.experiments
+    window.experiments_dock.show()
+    state = window.state
+    depth = state.undo_stack.count()
+    if case.input.startswith("attribution"):
+        tab = panel.attribution
+        panel.setCurrentWidget(tab)
+        before = tab.parts()
+        tab.chooser.typed.setText(re.search("“(.*)”", case.input).group(1))
+        tab.chooser.typed.returnPressed.emit()
+        assert tab.parts() == before
+    else:
+        tab = panel.patching
+        panel.setCurrentWidget(tab)
+        if "token A = token B" in case.input:
+            tab.token_b.set_token(tab.token_a.token())
+            second = "the dog walks by the bank"
+        else:
+            second = re.search("“(.*?)”", case.input).group(1)
+        assert not tab.run_sweep(second)
+        assert not tab.running and tab.table.rowCount() == 0
+    message = tab.message.text()
+    assert_clear(message, case)
+    assert "\n" not in message
+    assert state.undo_stack.count() == depth

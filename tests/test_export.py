@@ -103,8 +103,10 @@ def test_right_click_on_a_panel_offers_export(make_main_window) -> None:
     menus = [w for w in QApplication.topLevelWidgets() if isinstance(w, QMenu) and w.isVisible()]
     assert len(menus) == 1
     texts = [a.text() for a in menus[0].actions()]
-    assert texts == ["Export this panel as PNG…", "Export this panel as SVG…", "Copy this panel to the clipboard"]
     menus[0].close()
+    # (a head's panel also offers switching its head off, above the export actions)
+    assert texts[:5] == ["Head 0 of block 0", "Switch off (zero)", "Switch off (mean)", "Switch on", ""]
+    assert texts[5:] == ["Export this panel as PNG…", "Export this panel as SVG…", "Copy this panel to the clipboard"]
 
 
 def test_copy_to_clipboard(make_main_window) -> None:

@@ -111,7 +111,7 @@ def test_session_file_is_documented_npz_with_schema(tmp_path) -> None:
     with np.load(path) as data:
         meta = json.loads(data["meta.json"].tobytes().decode("utf-8"))
         files = set(data.files)
-    assert meta["schema"] == SESSION_SCHEMA and meta["version"] == 1
+    assert meta["schema"] == SESSION_SCHEMA and meta["version"] == 2
     assert meta["session"]["text"] == "a cat" and meta["session"]["options"]["temperature"] == 0.5
     assert {f"param/{n}" for n in model.params} <= files
     assert files - {f"param/{n}" for n in model.params} == {"meta.json", f"original/{W_Q}"}

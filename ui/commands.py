@@ -13,7 +13,7 @@ from PySide6.QtGui import QUndoCommand
 
 from simulator.model import Model
 from simulator.stages import param_axes
-from ui.state import AppState, ModelPlan
+from ui.state import AppState, ModelPlan, Switch
 
 _TEXT_ID = 1001
 _OPTION_ID = 1002
@@ -237,3 +237,35 @@ class SetModelCommand(QUndoCommand):
 
     def undo(self) -> None:
         self._state.restore(self._before)
+
+
+class SwitchPartCommand(QUndoCommand):
+    """Switch a part of the model off (``mode`` "zero" or "mean") or back on (``mode`` None),
+    in one undo step; the state makes the trace again with the new set of ablations.
+
+    Like a weight edit, the step belongs to the model it was made on: model switches are undo
+    steps of their own that bring that model back first.
+    """
+
+    def __init__(self, state: AppState, part: Switch, mode: str | None) -> None:
+        self._state = state
+        self._model = state.model
+        self._old = state.ablations
+        kept = tuple(s for s in self._old if s.part != part.part)
+        if mode is None:
+            self._new = kept
+            label = f"switch on {part.describe(state.model)}"
+        else:
+            switch = Switch(part.stage, part.head, part.index, mode)
+            position = next((i for i, s in enumerate(self._old) if s.part == part.part), len(self._old))
+            self._new = kept[:position] + (switch,) + kept[position:]
+            label = f"switch off {part.describe(state.model)} ({mode})"
+        super().__init__(label)
+
+    def redo(self) -> None:
+        if self._state.model is self._model:
+            self._state.apply_ablations(self._new)
+
+    def undo(self) -> None:
+        if self._state.model is self._model:
+            self._state.apply_ablations(self._old)

@@ -444,6 +444,8 @@ class Exporter(QObject):
             self._damaged_note = f"; the saved export options could not be read ({', '.join(damaged)}) and were set back to the defaults"
         self._folder = str(Path.home())
         self.last_written: list[Path] = []
+        #: adds a panel's other right-click actions (switching a head off) above the export ones
+        self.menu_extras: Callable[[HeatmapPanel, QMenu], None] | None = None
 
     def options(self) -> ExportOptions:
         """The export choices in use (remembered from the last export options dialog)."""
@@ -524,6 +526,8 @@ class Exporter(QObject):
     def _panel_menu(self, panel: HeatmapPanel) -> QMenu:
         menu = QMenu(panel)
         menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        if self.menu_extras is not None:
+            self.menu_extras(panel, menu)
         menu.addAction("Export this panel as PNG…", lambda: self.panel_png(panel))
         menu.addAction("Export this panel as SVG…", lambda: self.panel_svg(panel))
         menu.addAction("Copy this panel to the clipboard", lambda: self.copy_panel(panel))

@@ -32,6 +32,7 @@ from ui.accessibility import name_widgets
 from ui.actions import Actions
 from ui.i18n import LANGUAGES, SETTINGS_KEY, choose_language, tr
 from ui.commands import SetOptionCommand, SetViewCommand
+from ui.experiments_panel import ExperimentsPanel, add_panel_switch_actions
 from ui.export import Exporter
 from ui.model_loader import ModelLoader
 from ui.panels.embedding_view import EmbeddingView
@@ -113,6 +114,9 @@ class MainWindow(QMainWindow):
         self.compare_dock = self._dock("compareDock", "Compare sentences", _scrolling(self.compare), Qt.DockWidgetArea.RightDockWidgetArea, False)
         self.tabifyDockWidget(self.next_token_dock, self.embedding_dock)
         self.tabifyDockWidget(self.embedding_dock, self.compare_dock)
+        self.experiments = ExperimentsPanel(state)
+        self.experiments_dock = self._dock("experimentsDock", "Experiments", self.experiments, Qt.DockWidgetArea.RightDockWidgetArea, False)
+        self.tabifyDockWidget(self.compare_dock, self.experiments_dock)
         self.next_token_dock.raise_()
         self._compare_supported: bool | None = None
         #: whether the next-token view applies to the model (None until the first check)
@@ -134,6 +138,9 @@ class MainWindow(QMainWindow):
         self.exporter = Exporter(state, self.canvas, self)
         self.exporter.follow_canvas(self.canvas)
         self.exporter.install_panel_menu(self.params_browser.heatmap)
+        self.exporter.menu_extras = lambda panel, menu: add_panel_switch_actions(
+            state, panel.matrix.source if panel.matrix is not None else "", menu
+        )
         self.recovery = (
             RecoveryManager(state, recovery_dir or default_recovery_dir(self.settings), lambda: self.sessions.path, self)
             if recovery else None
@@ -230,7 +237,7 @@ class MainWindow(QMainWindow):
         self._add_language_menu(self.menus["view"])
         panels = self.menus["view"].addMenu(tr("Menus", "&Panels"))
         for dock in (self.navigator_dock, self.explanation_dock, self.next_token_dock, self.embedding_dock,
-                     self.compare_dock, self.params_dock, self.table_dock, self.history_dock):
+                     self.compare_dock, self.experiments_dock, self.params_dock, self.table_dock, self.history_dock):
             panels.addAction(dock.toggleViewAction())
         self.sessions.fill_recent_menu(self.recent_menu)
 

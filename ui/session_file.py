@@ -4,7 +4,7 @@ A session holds everything needed to come back to the same screen: the model (co
 every weight, vocabulary, labels, description), the sentence, the current stage and head, the
 run options (causal mask, scaling, temperature) and the view toggles. It reuses the model file
 format of :mod:`simulator.model_file` and adds a ``session`` section. Layout (schema
-``transformer-step-sim/session``, version 1):
+``transformer-step-sim/session``, version 2):
 
 * ``param/<name>``: one array per parameter, in the model's dtype (exactly the model file's
   arrays, so the round trip is bit for bit);
@@ -16,7 +16,11 @@ format of :mod:`simulator.model_file` and adds a ``session`` section. Layout (sc
       {"text": "a fluffy blue creature", "stage": "blocks.0.attn.pattern", "layer": 0,
        "head": 1, "options": {"causal": true, "scale_scores": true, "temperature": 1.0},
        "view": {"layout": "rows", "show_numbers": true, "high_contrast": false,
-                "show_difference": false}}
+                "show_difference": false},
+       "ablations": [{"stage": "blocks.1.attn.z", "head": 0, "index": null, "mode": "zero"}]}
+
+``ablations`` (version 2) lists the switched-off parts (:class:`ui.state.Switch`); a version 1
+file has none, and is read as such.
 
 Files are written to a temporary file and renamed into place, so a failed save never damages
 the previous file. Loading checks everything before anything is used and raises a
@@ -27,9 +31,10 @@ See also ``resources/docs/session-format.md``.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -47,10 +52,20 @@ from simulator.model_file import (
     read_npz,
     write_npz_atomic,
 )
-from ui.state import LAYOUT_COLUMNS, LAYOUT_ROWS, AppState, ViewOptions, checked_options
+from ui.state import (
+    LAYOUT_COLUMNS,
+    LAYOUT_ROWS,
+    SWITCH_MODES,
+    AppState,
+    Switch,
+    ViewOptions,
+    checked_options,
+)
 
 SESSION_SCHEMA = "transformer-step-sim/session"
-SESSION_VERSION = 1
+SESSION_VERSION = 2
+#: the first version whose session section lists the switched-off parts
+ABLATIONS_VERSION = 2
 SESSION_SUFFIX = ".npz"
 ORIGINAL_PREFIX = "original/"
 
@@ -67,17 +82,20 @@ class Session:
     view: ViewOptions
     #: the parameters as loaded (for "reset to the preset's value")
     pristine: dict[str, np.ndarray]
+    #: the switched-off parts
+    ablations: tuple[Switch, ...] = ()
 
     @classmethod
-    def from_state(cls, state: AppState) -> "Session":
+    def from_state(cls, state: AppState) -> Session:
         return cls(
-            state.model, state.text, state.stage_id, state.head, state.options, state.view, dict(state.pristine_params())
+            state.model, state.text, state.stage_id, state.head, state.options, state.view, dict(state.pristine_params()),
+            state.ablations,
         )
 
     def install(self, state: AppState) -> None:
         """Make this session the state's current one (all or nothing)."""
         state.set_pristine(self.model, self.pristine)
-        state.apply_session(self.model, self.text, self.stage, self.head, self.options, self.view)
+        state.apply_session(self.model, self.text, self.stage, self.head, self.options, self.view, self.ablations)
 
 
 def save_session(path: str | os.PathLike[str], session: Session, extra: Mapping[str, Any] | None = None) -> None:
@@ -104,6 +122,7 @@ def save_session(path: str | os.PathLike[str], session: Session, extra: Mapping[
             "head": session.head,
             "options": dict(session.options),
             "view": {f.name: getattr(session.view, f.name) for f in fields(ViewOptions)},
+            "ablations": [{"stage": a.stage, "head": a.head, "index": a.index, "mode": a.mode} for a in session.ablations],
         },
     }
     write_npz_atomic(path, arrays, meta)
@@ -140,11 +159,37 @@ def load_session(path: str | os.PathLike[str]) -> Session:
         options = checked_options(_require(section, "options", dict, name))
         view = _view(_require(section, "view", dict, name), name)
         model.encode(text)
+        ablations = _ablations(section, meta["version"], name)
+        if ablations:
+            model.trace(text, interventions=[a.intervention() for a in ablations])
     except ModelFileError:
         raise
     except SimulatorError as exc:
         raise ModelFileError(f"{name}: {exc}") from exc
-    return Session(model, text, stage, head, options, view, pristine)
+    return Session(model, text, stage, head, options, view, pristine, ablations)
+
+
+def _ablations(section: Mapping[str, Any], version: int, name: str) -> tuple[Switch, ...]:
+    """The switched-off parts of a session section (none before :data:`ABLATIONS_VERSION`)."""
+    if version < ABLATIONS_VERSION:
+        return ()
+    entries = _require(section, "ablations", list, name)
+    out: list[Switch] = []
+    for n, entry in enumerate(entries):
+        where = f"{name}: switched-off part {n + 1}"
+        if not isinstance(entry, dict) or not isinstance(entry.get("stage"), str):
+            raise ModelFileError(f"{where} must be an object with a stage id, got {json_kind(entry)}")
+        for key in ("head", "index"):
+            value = entry.get(key)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise ModelFileError(f"{where}: {key} must be a whole number or null, got {json_kind(value)}")
+        if entry.get("mode") not in SWITCH_MODES:
+            raise ModelFileError(f"{where}: mode must be {' or '.join(map(repr, SWITCH_MODES))}, got {entry.get('mode')!r}")
+        switch = Switch(entry["stage"], entry.get("head"), entry.get("index"), entry["mode"])
+        if any(s.part == switch.part for s in out):
+            raise ModelFileError(f"{where} switches off {switch.stage} twice")
+        out.append(switch)
+    return tuple(out)
 
 
 def _originals(arrays: Mapping[str, np.ndarray], model: Model, name: str) -> dict[str, np.ndarray]:
@@ -169,7 +214,7 @@ def _require(section: Mapping[str, Any], key: str, kind: type, name: str) -> Any
         raise ModelFileError(f"{name}: its session section lacks {key!r}")
     value = section[key]
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        wanted = {str: "text", int: "a whole number", dict: "a JSON object"}.get(kind, kind.__name__)
+        wanted = {str: "text", int: "a whole number", dict: "a JSON object", list: "a JSON list"}.get(kind, kind.__name__)
         raise ModelFileError(f"{name}: session {key!r} must be {wanted}, got {json_kind(value)}")
     return value
 

@@ -18,6 +18,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
+from simulator import experiments as ex
 from simulator.errors import SimulatorError
 from simulator.model import Model
 from simulator.trace import Trace
@@ -43,6 +44,51 @@ class ViewOptions:
     show_difference: bool = False
 
 
+#: how a part can be switched off: its values set to zero, or to their mean over the sentence
+SWITCH_MODES = ex.MODES
+
+
+@dataclass(frozen=True)
+class Switch:
+    """One switched-off part of the model, as an ablation the engine applies to every trace:
+    one head (its weighted values ``blocks.L.attn.z``, ``head=h``), one MLP neuron
+    (``blocks.L.mlp.post``, ``index=n``) or a whole MLP (``blocks.L.mlp.post``, no index)."""
+
+    stage: str
+    head: int | None = None
+    index: int | None = None
+    mode: str = "zero"
+
+    @property
+    def part(self) -> tuple[str, int | None, int | None]:
+        """Which part is switched off, whatever the mode (at most one switch per part)."""
+        return (self.stage, self.head, self.index)
+
+    def intervention(self) -> ex.Ablate:
+        """The engine's ablation for this switch."""
+        return ex.Ablate(self.stage, head=self.head, index=self.index, mode=self.mode)
+
+    def describe(self, model: Model) -> str:
+        """E.g. "head 1 of block 0" (the model's name for the head) or "neuron 5 of block 1's MLP"."""
+        layer = model.graph[self.stage].layer if self.stage in model.graph else None
+        if self.head is not None:
+            name = model.axis_labels("head", layer, model.config.n_heads)[self.head]
+            return f"{name} of block {layer}"
+        if self.index is not None:
+            return f"neuron {self.index} of block {layer}'s MLP"
+        return f"the MLP of block {layer}"
+
+
+def head_switch(layer: int, head: int, mode: str = "zero") -> Switch:
+    """Switch off head ``head`` of block ``layer``."""
+    return Switch(f"blocks.{layer}.attn.z", head=head, mode=mode)
+
+
+def neuron_switch(layer: int, neuron: int | None, mode: str = "zero") -> Switch:
+    """Switch off MLP neuron ``neuron`` of block ``layer`` (None: the whole MLP)."""
+    return Switch(f"blocks.{layer}.mlp.post", index=neuron, mode=mode)
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """Everything a model switch changes, so that undoing it can put it all back."""
@@ -52,6 +98,7 @@ class Snapshot:
     options: dict[str, Any]
     stage: str
     head: int
+    ablations: tuple[Switch, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -86,6 +133,8 @@ class AppState(QObject):
     hover_changed = Signal(object)
     text_error_changed = Signal(str)
     message = Signal(str)
+    #: the set of switched-off parts changed (the trace changes with it)
+    ablations_changed = Signal()
     #: a long pass started (True) or ended (False) on the worker thread
     busy_changed = Signal(bool)
     #: stages done and to do of the long pass being computed
@@ -108,6 +157,10 @@ class AppState(QObject):
         self._hover: Hover | None = None
         self._text_error = ""
         self._baseline: Trace | None = None
+        #: the switched-off parts, part of every trace the state makes (see :class:`Switch`)
+        self._ablations: tuple[Switch, ...] = ()
+        #: the current trace without the switched-off parts, made when first asked for
+        self._plain: tuple[Trace, Trace] | None = None
         #: passes costlier than this (tokens × d_model × layers) are computed on a worker thread
         self.background_cost = BACKGROUND_COST
         #: the trace a worker is computing, to be installed when done (None: nothing in flight)
@@ -134,6 +187,27 @@ class AppState(QObject):
     @property
     def trace(self) -> Trace:
         return self._trace
+
+    @property
+    def ablations(self) -> tuple[Switch, ...]:
+        """The switched-off parts, in the order they were switched off."""
+        return self._ablations
+
+    def ablation_for(self, part: tuple[str, int | None, int | None]) -> Switch | None:
+        """The switch of ``part`` (see :attr:`Switch.part`), or None if it is on."""
+        return next((s for s in self._ablations if s.part == part), None)
+
+    @property
+    def plain_trace(self) -> Trace:
+        """The current trace without the switched-off parts (the trace itself when none are):
+        same sentence, options and weights, so the two can be shown side by side."""
+        trace = self._trace
+        if not trace.interventions:
+            return trace
+        if self._plain is None or self._plain[0] is not trace:
+            plain = ex.rerun(trace, [])
+            self._plain = (trace, plain)
+        return self._plain[1]
 
     @property
     def text(self) -> str:
@@ -215,7 +289,7 @@ class AppState(QObject):
 
     def snapshot(self) -> Snapshot:
         """Model object, sentence, run options, stage and head, as they are now."""
-        return Snapshot(self._model, self._text, dict(self._options), self._stage, self._head)
+        return Snapshot(self._model, self._text, dict(self._options), self._stage, self._head, self._ablations)
 
     # -- navigation (not undoable) -------------------------------------------------------------
     def set_stage(self, stage_id: str) -> None:
@@ -289,6 +363,15 @@ class AppState(QObject):
         self._options = options
         self._install_when_ready(trace)
 
+    def apply_ablations(self, ablations: Iterable[Switch]) -> None:
+        """Make ``ablations`` the switched-off parts; the trace is made again with them.
+        Raises :class:`SimulatorError` (changing nothing) if one does not fit the model."""
+        switches = tuple(ablations)
+        trace = self._make_trace(self._text, self._options, switches)
+        self._ablations = switches
+        self._install_when_ready(trace)
+        self.ablations_changed.emit()
+
     def apply_view(self, **changes: Any) -> None:
         view = replace(self._view, **changes)
         if view != self._view:
@@ -338,6 +421,8 @@ class AppState(QObject):
         if plan is None or plan.model is not model:
             plan = self.plan_model(model, text)
         self._supersede()
+        had_ablations = bool(self._ablations)
+        self._ablations = ()
         self._model = model
         self._options = dict(plan.options)
         self._text = plan.text
@@ -349,6 +434,8 @@ class AppState(QObject):
         self._text_error = ""
         self._remember_pristine(model)
         self.model_changed.emit()
+        if had_ablations:
+            self.ablations_changed.emit()
 
     def apply_session(
         self,
@@ -358,19 +445,27 @@ class AppState(QObject):
         head: int,
         options: Mapping[str, Any],
         view: ViewOptions | None = None,
+        ablations: Iterable[Switch] = (),
     ) -> None:
         """Install a whole session at once (a file, a recovery copy, a snapshot); all or nothing.
 
         Raises :class:`SimulatorError` with a readable message and changes nothing when the
-        parts do not fit together (unknown stage, head out of range, text the model cannot run).
+        parts do not fit together (unknown stage, head out of range, text the model cannot run,
+        a switched-off part the model does not have).
         """
         if stage not in model.graph:
             raise SimulatorError(model._unknown_stage_message(stage))
         if isinstance(head, bool) or not isinstance(head, int) or not 0 <= head < model.config.n_heads:
             raise SimulatorError(f"head must be a whole number between 0 and {model.config.n_heads - 1}, got {head!r}")
         opts = checked_options(options)
-        trace = model.trace(text, **opts)
+        switches = tuple(ablations)
+        for switch in switches:
+            if not isinstance(switch, Switch):
+                raise SimulatorError(f"a switched-off part must be a Switch, got {type(switch).__name__}")
+        trace = model.trace(text, **opts, interventions=[s.intervention() for s in switches] or None)
         self._supersede()
+        had_ablations = bool(self._ablations) or bool(switches)
+        self._ablations = switches
         self._model = model
         self._options = opts
         self._text = text
@@ -385,17 +480,22 @@ class AppState(QObject):
         if view is not None:
             self._view = view
         self.model_changed.emit()
+        if had_ablations:
+            self.ablations_changed.emit()
         if view_changed:
             self.view_changed.emit()
 
     def restore(self, snapshot: Snapshot) -> None:
         """Go back to a :meth:`snapshot` (used by undo of a model switch)."""
-        self.apply_session(snapshot.model, snapshot.text, snapshot.stage, snapshot.head, snapshot.options)
+        self.apply_session(
+            snapshot.model, snapshot.text, snapshot.stage, snapshot.head, snapshot.options, ablations=snapshot.ablations
+        )
 
     # -- internals -------------------------------------------------------------------------------
-    def _make_trace(self, text: str, options: dict[str, Any] | None = None) -> Trace:
+    def _make_trace(self, text: str, options: dict[str, Any] | None = None, ablations: tuple[Switch, ...] | None = None) -> Trace:
         opts = options or self._options
-        return self._model.trace(text, **opts)
+        switches = self._ablations if ablations is None else ablations
+        return self._model.trace(text, **opts, interventions=[s.intervention() for s in switches] or None)
 
     def _kept(self, trace: Trace) -> Trace:
         """``trace`` as the baseline holds it: whole while the change view is on, else only the

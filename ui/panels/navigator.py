@@ -1,19 +1,25 @@
 """The pipeline navigator: every stage of the forward pass as a tree, the current one highlighted.
 
 It shows the student where they are in the whole pass (embedding, each block's attention and
-MLP, the output) and lets them jump anywhere with a click, Enter, or the arrow keys.
+MLP, the output) and lets them jump anywhere with a click, Enter, or the arrow keys. Right-click
+a block's attention or MLP to switch one of its heads, or the whole MLP, off or on; switched-off
+parts are marked on their group's heading.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QKeyEvent, QResizeEvent
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTreeWidget, QTreeWidgetItem, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTreeWidget, QTreeWidgetItem, QWidget
 
 from simulator import stage_kinds
-from ui.state import AppState
+from ui.experiments_panel import add_switch_actions
+from simulator.model import Model
+from ui.state import AppState, Switch, head_switch, neuron_switch
 
 STAGE_ROLE = Qt.ItemDataRole.UserRole
+#: a group heading's own tooltip (the switched-off parts are added below it)
+START_ROLE = Qt.ItemDataRole.UserRole + 1
 CURRENT_BACKGROUND = QColor("#ffe2b8")
 ID_COLOR = QColor("#6b6b6b")
 
@@ -21,6 +27,8 @@ _EMBEDDING = "Embedding"
 _OUTPUT = "Output"
 _ATTENTION = "Attention"
 _MLP = "MLP"
+#: written before a switched-off part's name on its group's heading
+OFF_MARK = "⊘"
 #: the heading of each navigator group of the stage-kind registry inside a block ("": none)
 _SUB_GROUPS = {stage_kinds.ATTENTION: _ATTENTION, stage_kinds.MLP: _MLP, stage_kinds.BLOCK: ""}
 
@@ -35,6 +43,7 @@ class PipelineNavigator(QTreeWidget):
         self._items: dict[str, QTreeWidgetItem] = {}
         self._blocks: dict[int, QTreeWidgetItem] = {}
         self._attention_groups: dict[int, QTreeWidgetItem] = {}
+        self._mlp_groups: dict[int, QTreeWidgetItem] = {}
         self._current: QTreeWidgetItem | None = None
         self._syncing = False
         #: width needed to show whole titles and the id column; narrower, the ids go to tooltips only
@@ -50,6 +59,7 @@ class PipelineNavigator(QTreeWidget):
         header.setStretchLastSection(False)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self._rebuild()
         self._connect()
 
@@ -59,6 +69,8 @@ class PipelineNavigator(QTreeWidget):
         s.model_changed.connect(self._rebuild)
         s.stage_changed.connect(self._show_current)
         s.head_changed.connect(self._update_head_labels)
+        s.ablations_changed.connect(self._update_head_labels)
+        self.customContextMenuRequested.connect(self._context_menu_requested)
         self.itemSelectionChanged.connect(self._selection_changed)
         self.itemActivated.connect(self._item_activated)
 
@@ -79,6 +91,7 @@ class PipelineNavigator(QTreeWidget):
             self._items.clear()
             self._blocks.clear()
             self._attention_groups.clear()
+            self._mlp_groups.clear()
             self._current = None
             model = self._state.model
             ids = model.stage_ids()
@@ -106,6 +119,8 @@ class PipelineNavigator(QTreeWidget):
                     sub_name = group
                     if group == _ATTENTION:
                         self._attention_groups[spec.layer] = sub
+                    elif group == _MLP:
+                        self._mlp_groups[spec.layer] = sub
                 elif not group:
                     sub, sub_name = None, ""
                 parent = sub if group else top
@@ -160,6 +175,7 @@ class PipelineNavigator(QTreeWidget):
         item.setFont(0, font)
         item.setFirstColumnSpanned(True)
         item.setToolTip(0, f"starts at {first_stage}")
+        item.setData(0, START_ROLE, f"starts at {first_stage}")
         return item
 
     # -- following the state -------------------------------------------------------------------------------
@@ -196,10 +212,66 @@ class PipelineNavigator(QTreeWidget):
         item.setBackground(1, brush)
 
     def _update_head_labels(self, *_: object) -> None:
+        """Group headings: the current head, and every switched-off part of the group."""
         model = self._state.model
         for layer, group in self._attention_groups.items():
             names = model.axis_labels("head", layer, model.config.n_heads)
-            group.setText(0, f"{_ATTENTION} · {names[self._state.head]}")
+            off = [s for s in self._state.ablations if s.stage == f"blocks.{layer}.attn.z"]
+            marks = "".join(f" {OFF_MARK}{names[s.head]}" for s in off if s.head is not None)
+            group.setText(0, f"{_ATTENTION} · {names[self._state.head]}{marks}")
+            group.setToolTip(0, "\n".join([group.data(0, START_ROLE), *_off_lines(model, off)]))
+        for layer, group in self._mlp_groups.items():
+            off = [s for s in self._state.ablations if s.stage == f"blocks.{layer}.mlp.post"]
+            whole = any(s.index is None for s in off)
+            marks = f" {OFF_MARK}all" if whole else (f" {OFF_MARK}{len(off)} neuron{'s' if len(off) != 1 else ''}" if off else "")
+            group.setText(0, f"{_MLP}{marks}")
+            group.setToolTip(0, "\n".join([group.data(0, START_ROLE), *_off_lines(model, off)]))
+
+    def group_text(self, layer: int, group: str) -> str:
+        """The heading of block ``layer``'s "Attention" or "MLP" group as shown."""
+        groups = self._attention_groups if group == _ATTENTION else self._mlp_groups
+        return groups[layer].text(0)
+
+    # -- switching parts off ---------------------------------------------------------------------------------
+    def context_menu_for(self, item: QTreeWidgetItem | None) -> QMenu | None:
+        """The right-click menu of ``item``: for a block's attention (heading or stage) a submenu
+        per head, for its MLP the whole MLP's switch actions; None elsewhere."""
+        if item is None:
+            return None
+        model = self._state.model
+        layer, group = self._group_of(item)
+        if layer is None:
+            return None
+        menu = QMenu(self)
+        if group == _ATTENTION:
+            names = model.axis_labels("head", layer, model.config.n_heads)
+            for head in range(model.config.n_heads):
+                part = head_switch(layer, head)
+                off = self._state.ablation_for(part.part)
+                sub = menu.addMenu(names[head][:1].upper() + names[head][1:] + (f"  {OFF_MARK} off ({off.mode})" if off else ""))
+                add_switch_actions(sub, self._state, part)
+        elif group == _MLP:
+            title = menu.addAction(f"The whole MLP of block {layer}")
+            title.setEnabled(False)
+            add_switch_actions(menu, self._state, neuron_switch(layer, None))
+        else:
+            return None
+        return menu
+
+    def _group_of(self, item: QTreeWidgetItem) -> tuple[int | None, str]:
+        for layer, group in self._attention_groups.items():
+            if item is group or item.parent() is group:
+                return layer, _ATTENTION
+        for layer, group in self._mlp_groups.items():
+            if item is group or item.parent() is group:
+                return layer, _MLP
+        return None, ""
+
+    def _context_menu_requested(self, pos: QPoint) -> None:
+        menu = self.context_menu_for(self.itemAt(pos))
+        if menu is not None:
+            menu.exec(self.viewport().mapToGlobal(pos))
+            menu.deleteLater()
 
     # -- user input ---------------------------------------------------------------------------------------
     def _selection_changed(self) -> None:
@@ -228,3 +300,7 @@ class PipelineNavigator(QTreeWidget):
         else:
             self._state.set_stage(sid)
 
+
+
+def _off_lines(model: Model, off: list[Switch]) -> list[str]:
+    return [f"{OFF_MARK} switched off ({s.mode}): {s.describe(model)}" for s in off]

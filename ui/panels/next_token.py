@@ -2,8 +2,11 @@
 
 A horizontal bar chart of the top-k entries of the last row of ``probs`` (largest at the top,
 probabilities written next to the bars), a temperature slider (an undoable run option), and an
-Append button that adds the chosen token to the sentence. Models without ``probs`` (BERT-like
-encoders) get a short explanation instead.
+Append button that adds the chosen token to the sentence. While parts of the model are switched
+off, the bars are the predictions without them, and a table beside them puts the predictions of
+the whole model and of the model with the parts off side by side (both from the engine: the plain
+trace and the intervened one). Models without ``probs`` (BERT-like encoders) get a short
+explanation instead.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSlider,
     QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -144,6 +149,13 @@ class NextTokenView(QWidget):
         self.top_p_box.setValue(1.0)
         self.top_p_box.setPrefix("top-p ")
         self.top_p_box.setToolTip("Nucleus sampling: draw only from the most likely tokens whose probabilities add up to this (1 = all shown)")
+        self.comparison = QTableWidget(0, 4)
+        self.comparison.setObjectName("switchedOffComparison")
+        self.comparison.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.comparison.verticalHeader().hide()
+        self.comparison.setMinimumHeight(120)
+        self.comparison.hide()
+        self._comparison: list[tuple[tuple[int, float], tuple[int, float]]] = []
         self.message = QLabel()
         self.message.setObjectName("nextTokenMessage")
         self.message.setWordWrap(True)
@@ -170,6 +182,7 @@ class NextTokenView(QWidget):
         layout.addWidget(self.title)
         layout.addWidget(self.unsupported, 1, Qt.AlignmentFlag.AlignTop)
         layout.addWidget(self.plot, 1)
+        layout.addWidget(self.comparison)
         layout.addLayout(controls)
         layout.addLayout(choose)
         layout.addLayout(sample)
@@ -186,6 +199,7 @@ class NextTokenView(QWidget):
         s = self._state
         s.trace_changed.connect(self._refresh)
         s.model_changed.connect(self._model_changed)
+        s.ablations_changed.connect(self._refresh)
         self.k_box.valueChanged.connect(self._refresh)
         self.temperature_slider.valueChanged.connect(self._temperature_moved)
         self.choice.currentIndexChanged.connect(self._choice_changed)
@@ -207,6 +221,12 @@ class NextTokenView(QWidget):
         """The bars shown, largest first: ``(token id, probability)``."""
         self._catch_up()
         return list(self._predictions)
+
+    def comparison_rows(self) -> list[tuple[tuple[int, float], tuple[int, float]]]:
+        """The side-by-side table, rank by rank: ``((token, probability) with every part on,
+        (token, probability) with the switched-off parts off)``; empty while none are off."""
+        self._catch_up()
+        return list(self._comparison)
 
     def chosen_token(self) -> int | None:
         """The token id Append would add."""
@@ -329,6 +349,8 @@ class NextTokenView(QWidget):
         self._sync_temperature()
         if not supported:
             self._stale = False
+            self._comparison = []
+            self.comparison.hide()
             self._predictions = []
             self._chosen_id = None
             self._draw()
@@ -338,7 +360,9 @@ class NextTokenView(QWidget):
         tokenizer = self._state.model.tokenizer
         shown = [tokenizer.display(t) for t in trace.tokens]
         tail = " ".join(shown[-4:])
-        self.title.setText(f"After “{'… ' if len(shown) > 4 else ''}{tail}” the model predicts:")
+        off = len(self._state.ablations)
+        parts = f" with {off} part{'s' if off != 1 else ''} switched off" if off else ""
+        self.title.setText(f"After “{'… ' if len(shown) > 4 else ''}{tail}” the model{parts} predicts:")
         if not self.isVisible():
             self._stale = True
             return
@@ -354,10 +378,32 @@ class NextTokenView(QWidget):
     def _refresh_bars(self) -> None:
         trace = self._state.trace
         self._predictions = top_k(trace.next_token_probs(), self.k_box.value())
+        self._fill_comparison()
         if self._chosen_id not in [i for i, _ in self._predictions]:
             self._chosen_id = self._predictions[0][0] if self._predictions else None
         self._draw()
         self._fill_choice()
+
+    def _fill_comparison(self) -> None:
+        """The whole model's top-k beside the top-k with the switched-off parts off."""
+        state = self._state
+        off = len(state.ablations)
+        if not off:
+            self._comparison = []
+            self.comparison.hide()
+            return
+        plain = top_k(state.plain_trace.next_token_probs(), self.k_box.value())
+        self._comparison = list(zip(plain, self._predictions))
+        model = state.model
+        table = self.comparison
+        table.setHorizontalHeaderLabels(["All parts on", "", f"{off} switched off", ""])
+        table.setRowCount(len(self._comparison))
+        for row, pair in enumerate(self._comparison):
+            for side, (token_id, prob) in enumerate(pair):
+                table.setItem(row, 2 * side, QTableWidgetItem(token_label(model, token_id)))
+                table.setItem(row, 2 * side + 1, QTableWidgetItem(_percent(prob)))
+        table.resizeColumnsToContents()
+        table.show()
 
     def showEvent(self, event) -> None:  # noqa: N802, ANN001 (Qt's name and event type)
         """A panel shown again catches up with the trace it skipped while hidden."""
