@@ -145,6 +145,19 @@ def test_the_answer_is_computed_from_the_model_on_screen(make_main_window, names
     assert player.last_grade.correct and player.last_grade.truth == after
 
 
+def test_the_reveal_outlines_the_engine_cell_beside_the_picked_one(make_main_window, names) -> None:
+    window = open_window(make_main_window, "challenge-blue-over-fluffy", 1)
+    player = window.lesson_player
+    truth = L.answer(player.step.question, window.state.model)
+    rows, cols = player._labels()
+    wrong = next((r, c) for r in range(len(rows)) for c in range(len(cols)) if (r, c) not in truth.value)
+    click_engine_cell(window, *wrong)
+    before = len(window.canvas.result_panel.highlights)
+    player.answer_button.click()
+    assert player.truth_cells == truth.value
+    assert len(window.canvas.result_panel.highlights) == before + len(truth.value)
+
+
 def test_a_pick_without_a_cell_or_a_bad_number_says_so_and_records_nothing(make_main_window, names) -> None:
     window = open_window(make_main_window, "challenge-blue-over-fluffy", 1)
     player = window.lesson_player
@@ -177,12 +190,15 @@ def test_next_and_back_have_their_own_keys_and_the_arrows_still_step(make_main_w
 
 def test_the_dock_stays_in_presentation_mode(make_main_window, names) -> None:
     window = open_window(make_main_window, "queries-and-keys", 1)
+    size = window.lesson_player.text_label.font().pointSizeF()
     window.set_presentation(True)
     QApplication.processEvents()
     assert window.lesson_dock.isVisible() and not window.navigator_dock.isVisible()
+    assert window.lesson_player.text_label.font().pointSizeF() > size * 1.5
     window.lesson_player.next_button.click()
     assert window.lesson_player.index == 1
     window.set_presentation(False)
+    assert window.lesson_player.text_label.font().pointSizeF() == size
 
 
 def test_locked_controls_are_visibly_locked_and_unlocked_after(make_main_window, names) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QFont, QKeySequence
 from PySide6.QtWidgets import (
     QButtonGroup,
     QDialog,
@@ -41,6 +41,7 @@ from simulator.errors import SimulatorError
 from simulator.model import Model
 from ui.commands import SetModelCommand, SetOptionCommand, SetTextCommand, SetViewCommand
 from ui.lesson_answers import AnswerBook, answers_path
+from ui.presentation import PRESENTATION_TEXT_SCALE
 from ui.state import LAYOUT_COLUMNS, LAYOUT_ROWS
 
 #: shortcuts of the lesson's own actions (none is a stepping key: see ui/actions.py)
@@ -89,6 +90,9 @@ class LessonPlayer(QWidget):
         self.problems: list[L.Problem] = []
         self.last_grade: L.Grade | None = None
         self.picked: tuple[int, int] | None = None
+        #: after a pick-cell reveal: the engine's cells, outlined next to the student's
+        self.truth_cells: frozenset[tuple[int, int]] = frozenset()
+        self._font = QFont(self.font())
         self._source = ""
         self._start_model: Model | None = None
         self._locked: list[Any] = []
@@ -106,10 +110,7 @@ class LessonPlayer(QWidget):
         self.title_label = QLabel()
         self.title_label.setObjectName("lessonTitle")
         self.title_label.setWordWrap(True)
-        font = self.title_label.font()
-        font.setBold(True)
-        font.setPointSizeF(font.pointSizeF() * 1.2)
-        self.title_label.setFont(font)
+        self.title_label.setTextFormat(Qt.TextFormat.RichText)
         self.progress_label = QLabel()
         self.progress_label.setObjectName("lessonProgress")
         self.text_label = QLabel()
@@ -123,9 +124,7 @@ class LessonPlayer(QWidget):
         self.prompt_label = QLabel()
         self.prompt_label.setObjectName("lessonPrompt")
         self.prompt_label.setWordWrap(True)
-        bold = self.prompt_label.font()
-        bold.setBold(True)
-        self.prompt_label.setFont(bold)
+        self.prompt_label.setTextFormat(Qt.TextFormat.RichText)
         self.hint_label = QLabel()
         self.hint_label.setObjectName("lessonHint")
         self.hint_label.setWordWrap(True)
@@ -196,6 +195,15 @@ class LessonPlayer(QWidget):
             signal.connect(self._reapply)
         self._window.sessions.path_changed.connect(self._reapply)
         self._window.canvas.weight_cell_clicked.connect(self._cell_clicked)
+        self._window.presentation.changed.connect(self._follow_presentation)
+
+    def _follow_presentation(self) -> None:
+        """In presentation mode the dock's text is enlarged like the explanation's."""
+        font = QFont(self._font)
+        if self._window.presentation.active:
+            font.setPointSizeF(self._font.pointSizeF() * PRESENTATION_TEXT_SCALE)
+        if font != self.font():
+            self.setFont(font)
 
     # -- the lesson ------------------------------------------------------------------------------
     @property
@@ -280,7 +288,7 @@ class LessonPlayer(QWidget):
         self._unlock()
         self._show_nothing()
         lines = "".join(f"<li>{html.escape(str(p))}</li>" for p in problems)
-        self.title_label.setText(f"The lesson {name} cannot be played")
+        self.title_label.setText(f"<h3>The lesson {html.escape(name)} cannot be played</h3>")
         self.problems_label.setText(f"<span style='color:#b00020'>It has {len(problems)} problem"
                                     f"{'s' if len(problems) != 1 else ''}:</span><ul>{lines}</ul>")
         self.problems_label.show()
@@ -314,6 +322,7 @@ class LessonPlayer(QWidget):
         step = self.lesson.steps[index]
         self.last_grade = None
         self.picked = None
+        self.truth_cells = frozenset()
         try:
             self._apply_view(step)
         except SimulatorError as exc:
@@ -360,7 +369,7 @@ class LessonPlayer(QWidget):
 
     # -- the dock's text and question ---------------------------------------------------------------
     def _show_nothing(self) -> None:
-        self.title_label.setText("No lesson open")
+        self.title_label.setText("<h3>No lesson open</h3>")
         self.progress_label.setText("Open one with Lesson → Open lesson… or transformer-sim --lesson ID")
         for widget in (self.text_label, self.lock_label, self.prompt_label, self.hint_label, self.choices,
                        self.number_edit, self.answer_button, self.reveal_label):
@@ -373,14 +382,14 @@ class LessonPlayer(QWidget):
     def _show_step(self, step: L.Step) -> None:
         lesson = self.lesson
         assert lesson is not None
-        self.title_label.setText(lesson.title)
+        self.title_label.setText(f"<h3>{html.escape(lesson.title)}</h3>")
         self.progress_label.setText(f"Step {self.index + 1} of {len(lesson.steps)}: {step.title}")
         text = step.text if self.index else "\n\n".join(t for t in (lesson.intro, step.text) if t)
         self.text_label.setText(text)
         self.text_label.setVisible(bool(text))
         q = step.question
         self.prompt_label.setVisible(q is not None)
-        self.prompt_label.setText(q.prompt if q is not None else "")
+        self.prompt_label.setText(f"<b>{html.escape(q.prompt)}</b>" if q is not None else "")
         self.reveal_label.clear()
         self.reveal_label.hide()
         self._set_inputs(q)
@@ -497,6 +506,7 @@ class LessonPlayer(QWidget):
         self.reveal_label.show()
         self._state.message.emit(f"{verdict}: the engine says {grade.truth.text}")
         if q.type == "pick-cell":
+            self.truth_cells = frozenset(grade.truth.value)
             self._apply_highlights()
 
     def _record(self, q: L.Question, response: Any, grade: L.Grade) -> None:
@@ -571,8 +581,8 @@ class LessonPlayer(QWidget):
             return
         cells: list[tuple[str, int, int]] = []
         marks = [(m.kind, m.labels) for m in step.highlights]
-        if self.picked is not None:
-            marks.append(("cell", tuple(map(str, self.picked))))
+        for cell in sorted({*self.truth_cells, *([self.picked] if self.picked is not None else [])}):
+            marks.append(("cell", tuple(map(str, cell))))
         for kind, labels in marks:
             try:
                 r = _find(labels[0], rows) if kind in ("row", "cell") else None
