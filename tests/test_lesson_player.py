@@ -335,3 +335,43 @@ def test_lesson_screenshots_work_for_good_and_broken_lessons(tmp_path) -> None:
                               capture_output=True, text=True, env=env, timeout=120, cwd=tmp_path)
         assert done.returncode == 0, done.stderr
         assert "Traceback" not in done.stderr and shot.stat().st_size > 10000
+
+
+LOCKED_WEIGHTS = """---
+id: locked-weights
+title: Keys without edits
+concepts: keys
+preset: fluffy
+---
+
+## Look, do not touch
+sentence: a fluffy blue creature
+stage: blocks.0.attn.k
+lock: weights
+
+The keys, with the weights locked.
+
+## Now edit
+Edit W_K if you like.
+"""
+
+
+def test_a_weight_lock_refuses_clicks_on_weight_cells_until_a_step_frees_them(make_main_window, names, tmp_path) -> None:
+    from tests.gui_actions import click_cell, panel_for
+
+    path = tmp_path / "locked.md"
+    path.write_text(LOCKED_WEIGHTS, encoding="utf-8")
+    window = make_main_window("fluffy")
+    assert window.lesson_player.open_lesson(str(path), 1)
+    assert not window.actions["params"].isEnabled() and not window.params_dock.isEnabled()
+    w_k = panel_for(window, "blocks.0.attn.W_K")
+    click_cell(w_k, 0, 0)
+    assert window.weight_editor.active_editor is None
+    assert "locks the weights" in window.statusBar().currentMessage()
+    w_k.setFocus()
+    QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Return)
+    assert window.weight_editor.active_editor is None
+    window.lesson_player.next_button.click()
+    click_cell(panel_for(window, "blocks.0.attn.W_K"), 0, 0)
+    assert window.weight_editor.active_editor is not None
+    window.weight_editor.close_editor()

@@ -17,7 +17,7 @@ import html
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import QEvent, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QFont, QKeySequence
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -100,6 +100,8 @@ class LessonPlayer(QWidget):
         #: tooltips and status tips of locked controls, put back when unlocked
         self._tips: dict[Any, tuple[str, str]] = {}
         self.dock: QWidget | None = None
+        #: canvas panels whose mouse and keys the weight lock watches
+        self._guarded: set[Any] = set()
         self._choice_buttons: list[QRadioButton] = []
         self._build()
         self._connect()
@@ -564,6 +566,31 @@ class LessonPlayer(QWidget):
             return
         self._relock()
         self._apply_highlights()
+        self._guard_weight_panels()
+
+    def _guard_weight_panels(self) -> None:
+        """Watch the mouse and keys on every canvas panel (panels are made as stages need them):
+        while a step locks the weights, clicks, drags and Enter on a weight cell are refused."""
+        for panel in self._window.canvas.panels:
+            if panel not in self._guarded:
+                self._guarded.add(panel)
+                panel.viewport().installEventFilter(self)
+                panel.installEventFilter(self)
+
+    def eventFilter(self, obj: Any, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
+        kinds = (QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonDblClick, QEvent.Type.MouseButtonRelease,
+                 QEvent.Type.KeyPress)
+        if event.type() not in kinds or not self.locked("weights"):
+            return False
+        if event.type() == QEvent.Type.KeyPress and event.key() not in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            return False
+        panel = obj.parent() if obj not in self._guarded else obj
+        matrix = getattr(panel, "matrix", None)
+        if matrix is None or not matrix.editable:
+            return False
+        if event.type() != QEvent.Type.MouseButtonRelease:
+            self._state.message.emit("This step of the lesson locks the weights: they cannot be edited here.")
+        return True
 
     def _apply_highlights(self) -> None:
         """Outline the step's rows, columns and cells (and the picked cell) on the result panel."""
@@ -615,6 +642,7 @@ class LessonPlayer(QWidget):
         self._locked = [thing for name in step.lock for thing in controls.get(name, [])]
         self._hidden = [thing for name in step.hide for thing in controls.get(name, [])]
         self._relock()
+        self._guard_weight_panels()
         parts = []
         if step.lock:
             parts.append("locks " + ", ".join(step.lock))
