@@ -243,6 +243,8 @@ def test_progress_survives_a_restart(make_main_window, names, settings_path) -> 
     assert again.lesson_player.open_lesson("queries-and-keys")
     assert again.lesson_player.index == 2
     assert again.lesson_player.progress_label.text().startswith("Step 3 of")
+    settings.setValue("lessons/progress/queries-and-keys", "junk")
+    assert again.lesson_player.open_lesson("queries-and-keys") and again.lesson_player.index == 0
 
 
 def test_the_class_summary_counts_answers_and_keeps_hands(make_main_window, names) -> None:
@@ -272,6 +274,7 @@ def test_a_damaged_answers_file_is_set_aside_not_overwritten(make_main_window, n
     answer_in_dock(window, player.step.question, right=True)
     assert len(json.loads(path.read_text(encoding="utf-8"))["answers"]) == 1
     assert [p.read_text(encoding="utf-8") for p in path.parent.glob("lesson-answers.damaged-*")] == ["{not json"]
+    assert "set aside" in window.statusBar().currentMessage()
 
 
 # -- the command line ----------------------------------------------------------------------------------

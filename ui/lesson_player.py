@@ -221,7 +221,7 @@ class LessonPlayer(QWidget):
     def install_menu(self, menubar: Any, dock: QWidget) -> None:
         """The Lesson menu (open, Next, Back, Answer, summary) and the dock the player lives in."""
         self.dock = dock
-        menu = menubar.addMenu("L&esson")
+        menu = menubar.addMenu("&Lesson")
         menu.setObjectName("menu_lesson")
         self.open_action = menu.addAction("&Open lesson…")
         self.open_action.setObjectName("action_lesson_open")
@@ -279,10 +279,17 @@ class LessonPlayer(QWidget):
         self.student = None
         self._source = ""
         if step is None:
-            step = int(self._settings.value(progress_key(lesson.id), 0, type=int)) + 1
+            step = self.saved_step(lesson.id) + 1
         self.problems_label.hide()
         self.go_to(max(0, min(step - 1, len(lesson.steps) - 1)))
         return True
+
+    def saved_step(self, lesson_id: str) -> int:
+        """The step (from 0) the lesson was left at, kept in the settings (0 if none or unreadable)."""
+        try:
+            return max(0, int(self._settings.value(progress_key(lesson_id), 0)))
+        except (TypeError, ValueError):
+            return 0
 
     def _refuse(self, name: str, problems: list[L.Problem], announce: bool = True) -> bool:
         self.lesson = None
@@ -515,6 +522,10 @@ class LessonPlayer(QWidget):
         assert self.lesson is not None
         if self.student is None:
             self.student = self.ask_name()
+        book = self.book
+        if book.problem:
+            self._state.message.emit(book.problem)
+            book.problem = ""
         try:
             self.book.record(self.student, self.lesson.id, self.index + 1, question_key(q), q.prompt, q.type,
                              self._response_text(q, response), grade.correct, grade.truth.text)
