@@ -115,6 +115,7 @@ class LessonPlayer(QWidget):
         self.title_label.setTextFormat(Qt.TextFormat.RichText)
         self.progress_label = QLabel()
         self.progress_label.setObjectName("lessonProgress")
+        self.progress_label.setWordWrap(True)
         self.text_label = QLabel()
         self.text_label.setObjectName("lessonText")
         self.text_label.setWordWrap(True)
@@ -379,7 +380,7 @@ class LessonPlayer(QWidget):
     # -- the dock's text and question ---------------------------------------------------------------
     def _show_nothing(self) -> None:
         self.title_label.setText("<h3>No lesson open</h3>")
-        self.progress_label.setText("Open one with Lesson → Open lesson… or transformer-sim --lesson ID")
+        self.progress_label.setText("Open one with Lesson → Open lesson…")
         for widget in (self.text_label, self.lock_label, self.prompt_label, self.hint_label, self.choices,
                        self.number_edit, self.answer_button, self.reveal_label):
             widget.hide()
