@@ -249,11 +249,18 @@ def test_progress_survives_a_restart(make_main_window, names, settings_path) -> 
 def test_the_class_summary_counts_answers_and_keeps_hands(make_main_window, names) -> None:
     window = open_window(make_main_window, "challenge-blue-over-fluffy", 1)
     player = window.lesson_player
-    answer_in_dock(window, player.step.question, right=True)
+    question = player.step.question
+    answer_in_dock(window, question, right=False)
+    player.student = None  # the name is asked again: Ada answers once more, her latest answer counts
+    answer_in_dock(window, question, right=True)
+    player.student = "Grace"
+    answer_in_dock(window, question, right=True)
     dialog = player.show_summary()
-    key = f"line {player.step.question.line}"
+    key = f"line {question.line}"
     right, wrong, hands_right, hands_wrong = dialog.rows[key]
-    assert (right.text(), wrong.text()) == ("1", "0")
+    assert (right.text(), wrong.text()) == ("2", "0")
+    truth = L.answer(question, window.state.model)
+    assert dialog.given[key].text() == f"{truth.text} ×2"
     hands_right.setValue(17)
     hands_wrong.setValue(4)
     data = json.loads(answers_path(player.data_dir).read_text(encoding="utf-8"))

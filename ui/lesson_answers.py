@@ -38,6 +38,13 @@ class QuestionSummary:
     hands_wrong: int
     students: tuple[tuple[str, str, bool], ...]  # (student, response, correct), latest per student
 
+    def tally(self) -> list[tuple[str, int]]:
+        """How many students gave each response (their latest), most common first."""
+        counts: dict[str, int] = {}
+        for _, response, _ in self.students:
+            counts[response] = counts.get(response, 0) + 1
+        return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+
 
 class AnswerBook:
     """The answers file: read once, appended to, written atomically after every change."""

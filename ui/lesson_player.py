@@ -751,17 +751,21 @@ class LessonSummary(QDialog):
         self._book = book
         self._lesson = lesson
         grid = QGridLayout()
-        for col, text in enumerate(("Question", "Right", "Wrong", "Hands right", "Hands wrong")):
+        for col, text in enumerate(("Question", "Right", "Wrong", "Answers given", "Hands right", "Hands wrong")):
             header = QLabel(f"<b>{text}</b>")
             grid.addWidget(header, 0, col)
         questions = [(question_key(q), q.prompt) for q in lesson.questions()]
         self.rows: dict[str, tuple[QLabel, QLabel, QSpinBox, QSpinBox]] = {}
+        self.given: dict[str, QLabel] = {}
         for i, found in enumerate(book.summary(lesson.id, questions), start=1):
             prompt = QLabel(found.prompt)
             prompt.setWordWrap(True)
             prompt.setToolTip("; ".join(f"{name or '(no name)'}: {resp} ({'right' if ok else 'wrong'})"
                                         for name, resp, ok in found.students))
             right, wrong = QLabel(str(found.right)), QLabel(str(found.wrong))
+            given = QLabel(", ".join(f"{response} ×{n}" for response, n in found.tally()) or "none yet")
+            given.setWordWrap(True)
+            given.setObjectName("lessonSummaryAnswers")
             hands = []
             for value in (found.hands_right, found.hands_wrong):
                 box = QSpinBox()
@@ -770,9 +774,10 @@ class LessonSummary(QDialog):
                 box.setAccessibleName(f"Show of hands for: {found.prompt}")
                 box.valueChanged.connect(lambda _v, key=found.key: self._hands_changed(key))
                 hands.append(box)
-            for col, widget in enumerate((prompt, right, wrong, *hands)):
+            for col, widget in enumerate((prompt, right, wrong, given, *hands)):
                 grid.addWidget(widget, i, col)
             self.rows[found.key] = (right, wrong, hands[0], hands[1])
+            self.given[found.key] = given
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel(f"Answers are kept in {book.path}"))
         layout.addLayout(grid)
