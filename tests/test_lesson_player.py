@@ -232,6 +232,17 @@ def test_a_stage_lock_holds_after_stepping_and_highlights_come_back(make_main_wi
     assert window.canvas.result_panel.highlights
 
 
+def test_a_model_switched_away_comes_back_at_the_next_step(make_main_window, names) -> None:
+    window = open_window(make_main_window, "scores-and-softmax", 1)
+    lesson_model = window.state.model
+    window.sessions.switch_preset("toy")
+    assert window.state.model.info.name == "toy"
+    window.lesson_player.next_button.click()
+    step = window.lesson_player.step
+    assert window.state.model.info.name == lesson_model.info.name and window.state.text == step.view.sentence
+    assert window.state.stage_id == L.stage_id(step.question.view if step.question else step.view, window.state.model)
+
+
 def test_progress_survives_a_restart(make_main_window, names, settings_path) -> None:
     window = open_window(make_main_window, "queries-and-keys", 1)
     window.lesson_player.next_button.click()

@@ -94,6 +94,8 @@ class LessonPlayer(QWidget):
         self.truth_cells: frozenset[tuple[int, int]] = frozenset()
         self._font = QFont(self.font())
         self._source = ""
+        #: the model object the lesson loaded (edits change its weights, not its identity)
+        self._model: Model | None = None
         self._start_model: Model | None = None
         self._locked: list[Any] = []
         self._hidden: list[Any] = []
@@ -348,10 +350,11 @@ class LessonPlayer(QWidget):
         s, push = self._state, self._state.undo_stack.push
         view = step.view
         assert self.lesson is not None
-        if view.source and view.source != self._source:
+        # the lesson's model again if the step names another one, or the student switched away
+        if view.source and (view.source != self._source or s.model is not self._model):
             model = L.model_for(view, self.lesson.base_dir)
             push(SetModelCommand(s, model, f"lesson {self.lesson.id}: model", text=view.sentence))
-            self._source = view.source
+            self._source, self._model = view.source, model
         if view.sentence and s.text != view.sentence:
             push(SetTextCommand(s, view.sentence, merge=False))
         config = s.model.config
