@@ -129,10 +129,9 @@ def build_window(options: LaunchOptions, settings=None, recovery_dir=None):  # n
             raise SimulatorError(f"--head must be between 0 and {model.config.n_heads - 1}")
         state.set_head(options.head)
     window = MainWindow(state, settings, recovery_dir=recovery_dir, recovery=not options.screenshot)
-    if lesson is not None:
-        # a lesson that fails its checks is listed in the lesson dock (and a message), never raised
-        if window.lesson_player.play(lesson, options.lesson_step, announce=not options.screenshot):
-            state.undo_stack.clear()  # the lesson's set-up is where this session starts
+    # a lesson that fails its checks is listed in the lesson dock (and a message), never raised
+    if lesson is not None and window.lesson_player.play(lesson, options.lesson_step, announce=not options.screenshot):
+        state.undo_stack.clear()  # the lesson's set-up is where this session starts
     return window
 
 
