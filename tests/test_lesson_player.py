@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QInputDialog
+from PySide6.QtWidgets import QApplication, QInputDialog, QMessageBox
 
 from simulator import lessons as L
 from simulator.errors import SimulatorError
@@ -395,3 +395,13 @@ def test_a_weight_lock_refuses_clicks_on_weight_cells_until_a_step_frees_them(ma
     click_cell(panel_for(window, "blocks.0.attn.W_K"), 0, 0)
     assert window.weight_editor.active_editor is not None
     window.weight_editor.close_editor()
+
+
+def test_the_problems_message_opens_over_the_window_once_it_is_shown(make_main_window, tmp_path, qtbot) -> None:
+    window = make_main_window("fluffy")
+    assert not window.lesson_player.open_lesson(str(broken_lesson(tmp_path)))
+    box = window.findChild(QMessageBox, "lessonProblemsBox")
+    qtbot.waitUntil(box.isVisible, timeout=3000)
+    assert "line " in box.text() and "unknown question type 'guess'" in box.text()
+    box.accept()
+    QApplication.processEvents()

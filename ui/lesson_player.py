@@ -17,7 +17,7 @@ import html
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QSettings, Qt, Signal
+from PySide6.QtCore import QEvent, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QFont, QKeySequence
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -316,7 +316,7 @@ class LessonPlayer(QWidget):
                           QMessageBox.StandardButton.Ok, self._window)
         box.setObjectName("lessonProblemsBox")
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.open()
+        QTimer.singleShot(0, box.open)  # (at start-up: once the window is on screen, over it)
         return box
 
     def next_step(self) -> None:
