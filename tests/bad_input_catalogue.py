@@ -97,6 +97,12 @@ CATALOGUE: tuple[Case, ...] = (
     Case(CLI_ENGINE, "lessons teach", "invalid choice"),
     # -- the app's command line --------------------------------------------------------------------
     Case(CLI_APP, "--preset nope", "unknown preset 'nope'"),
+    Case(CLI_APP, "--lesson nope", "no built-in lesson or file named 'nope'"),
+    Case(CLI_APP, "--lesson {tmp}", "is a folder, not a lesson file"),
+    Case(CLI_APP, "--lesson {file:random bytes}", "is not a text file"),
+    Case(CLI_APP, "--lesson-step 2", "--lesson-step needs --lesson"),
+    Case(CLI_APP, "--lesson queries-and-keys --lesson-step 0", "--lesson-step counts from 1"),
+    Case(CLI_APP, "--lesson queries-and-keys --lesson-step 99", "--lesson-step must be between 1 and 6"),
     Case(CLI_APP, "--model {tmp}/missing.npz", "no such file or folder"),
     Case(CLI_APP, "--model {file:random bytes}", "not an .npz archive"),
     Case(CLI_APP, "--model {file:config claims d_model 10^9}", "d_model must be between 1 and 65536"),

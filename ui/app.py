@@ -32,6 +32,9 @@ class LaunchOptions:
     head: int | None
     screenshot: str | None
     size: tuple[int, int]
+    #: a built-in lesson id or a lesson file to open, and its step (from 1; None: where it was left)
+    lesson: str | None = None
+    lesson_step: int | None = None
     #: the interface's language (None: the saved choice, else the system's)
     lang: str | None = None
 
@@ -53,6 +56,8 @@ def parse_args(argv: Sequence[str]) -> LaunchOptions:
     parser.add_argument("--screenshot", metavar="FILE.png", help="render the window to a PNG and exit")
     parser.add_argument("--size", default=None, metavar="WxH", help="window size for --screenshot (default 1600x1000)")
     parser.add_argument("--lang", default=None, metavar="CODE", help="the interface's language: en or de (default: the saved choice, else the system's)")
+    parser.add_argument("--lesson", metavar="ID_OR_FILE", help="open a lesson (see `python -m simulator lessons`) or a lesson file")
+    parser.add_argument("--lesson-step", type=int, metavar="N", help="start the lesson at step N (from 1)")
     args = parser.parse_args(list(argv))
     size = DEFAULT_SCREENSHOT_SIZE
     if args.size is not None:
@@ -67,7 +72,14 @@ def parse_args(argv: Sequence[str]) -> LaunchOptions:
         raise UsageError("transformer-sim: --screenshot needs a file name ending in .png")
     if args.lang is not None and args.lang not in ("en", "de"):
         raise UsageError(f"transformer-sim: --lang must be en or de, got {args.lang!r}")
-    return LaunchOptions(args.preset, args.model, args.text, args.stage, args.layer, args.head, args.screenshot, size, args.lang)
+    if args.lesson_step is not None and args.lesson is None:
+        raise UsageError("transformer-sim: --lesson-step needs --lesson")
+    if args.lesson_step is not None and args.lesson_step < 1:
+        raise UsageError(f"transformer-sim: --lesson-step counts from 1, got {args.lesson_step}")
+    if args.lesson is not None and not args.lesson.strip():
+        raise UsageError("transformer-sim: --lesson needs a lesson id or a lesson file")
+    return LaunchOptions(args.preset, args.model, args.text, args.stage, args.layer, args.head, args.screenshot, size,
+                         args.lesson, args.lesson_step, args.lang)
 
 
 def resolve_stage(model, stage: str | None, layer: int | None) -> str:  # noqa: ANN001 (engine Model)
@@ -96,13 +108,22 @@ def build_window(options: LaunchOptions, settings=None, recovery_dir=None):  # n
     """Load the model, make the state and the window, and apply the launch options.
 
     ``recovery_dir`` overrides where crash-recovery copies live (tests); screenshots neither
-    offer nor write them.
+    offer nor write them. ``--lesson`` plays a lesson in the lesson dock: one that cannot be
+    found or read is an error; one that fails its checks opens with its problems listed.
     """
     import simulator
     from simulator.errors import SimulatorError
     from ui.main_window import MainWindow
     from ui.state import AppState
 
+    lesson = None
+    if options.lesson is not None:
+        from simulator.lessons import load_lesson
+
+        lesson = load_lesson(options.lesson)  # (not found, a folder, not text: one line, exit 2)
+        steps = len(lesson.steps)
+        if options.lesson_step is not None and steps and not 1 <= options.lesson_step <= steps:
+            raise SimulatorError(f"--lesson-step must be between 1 and {steps} (the steps of {options.lesson})")
     # an empty --model is a mistake (simulator.load says so), not a request for the default
     name = options.model if options.model is not None else (options.preset or simulator.default_preset())
     model = simulator.load(name)
@@ -112,7 +133,11 @@ def build_window(options: LaunchOptions, settings=None, recovery_dir=None):  # n
         if not 0 <= options.head < model.config.n_heads:
             raise SimulatorError(f"--head must be between 0 and {model.config.n_heads - 1}")
         state.set_head(options.head)
-    return MainWindow(state, settings, recovery_dir=recovery_dir, recovery=not options.screenshot)
+    window = MainWindow(state, settings, recovery_dir=recovery_dir, recovery=not options.screenshot)
+    # a lesson that fails its checks is listed in the lesson dock (and a message), never raised
+    if lesson is not None and window.lesson_player.play(lesson, options.lesson_step, announce=not options.screenshot):
+        state.undo_stack.clear()  # the lesson's set-up is where this session starts
+    return window
 
 
 def main(argv: Sequence[str] | None = None) -> None:

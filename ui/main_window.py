@@ -34,6 +34,7 @@ from ui.i18n import LANGUAGES, SETTINGS_KEY, choose_language, tr
 from ui.commands import SetOptionCommand, SetViewCommand
 from ui.experiments_panel import ExperimentsPanel, add_panel_switch_actions
 from ui.export import Exporter
+from ui.lesson_player import LessonPlayer
 from ui.model_loader import ModelLoader
 from ui.panels.embedding_view import EmbeddingView
 from ui.panels.explanation import ExplanationPanel
@@ -178,6 +179,9 @@ class MainWindow(QMainWindow):
             self._side_docks(), self.explanation_dock, state, self.next_token_dock,
         )
         self._connect()
+        self.lesson_player = LessonPlayer(self, (recovery_dir or default_recovery_dir(self.settings)).parent)
+        self.lesson_dock = self._dock("lessonDock", "Lesson", _scrolling(self.lesson_player), Qt.DockWidgetArea.RightDockWidgetArea, False)
+        self.lesson_player.install_menu(self.menuBar(), self.lesson_dock)
         screen = self.screen().availableGeometry()  # a small laptop or projector: no bigger than it
         self.resize(min(DEFAULT_SIZE[0], screen.width()), min(DEFAULT_SIZE[1], screen.height()))
         self._default_layout = self.saveState()  # (for Window → Reset layout)
