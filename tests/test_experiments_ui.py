@@ -297,3 +297,17 @@ def test_a_model_switch_clears_the_switches_and_its_undo_brings_them_back(make_m
     assert OFF_MARK in window.navigator.group_text(0, "Attention")
     state.undo_stack.undo()
     assert state.ablations == ()
+
+
+def test_a_switched_off_part_is_noted_on_the_panel_that_shows_it(make_main_window) -> None:
+    window = make_main_window(stage="blocks.0.attn.z")
+    state = window.state
+    state.set_head(1)
+    assert "switched off" not in window.canvas.result_panel.subtitle()
+    state.undo_stack.push(SwitchPartCommand(state, head_switch(0, 1), "zero"))
+    assert "⊘ this head switched off (zero)" in window.canvas.result_panel.subtitle()
+    state.set_head(0)
+    assert "switched off" not in window.canvas.result_panel.subtitle()
+    state.undo_stack.undo()
+    state.set_head(1)
+    assert "switched off" not in window.canvas.result_panel.subtitle()

@@ -168,6 +168,9 @@ class StageCanvas(QWidget):
             if isinstance(item, Term):
                 panel = self._panels[panel_i]
                 matrix = term_matrix(item, trace, state.head, self._levels, columns)
+                switched = switched_off_note(state, item.source, state.head)
+                if switched:
+                    matrix = replace(matrix, note=f"{matrix.note} · {switched}" if matrix.note else switched)
                 if item is terms[-1] and view.show_difference:
                     matrix = self._difference(matrix, item)
                 panel.set_high_contrast(colors.palette_for(view))
@@ -480,6 +483,17 @@ def _themed(widget: QWidget, high_contrast: bool, role: QPalette.ColorRole) -> N
     if high_contrast:
         palette.setColor(role, QColor(GAP_HIGH_CONTRAST[role == QPalette.ColorRole.WindowText]))
     widget.setPalette(palette)
+
+
+def switched_off_note(state: AppState, source: str, head: int) -> str:
+    """What is switched off in the values a panel shows ("⊘ head 1 switched off (zero)"), or ""."""
+    notes = []
+    for switch in getattr(state, "ablations", ()):
+        if switch.stage != source or (switch.head is not None and switch.head != head):
+            continue
+        what = "this head" if switch.head is not None else f"neuron {switch.index}" if switch.index is not None else "all neurons"
+        notes.append(f"⊘ {what} switched off ({switch.mode})")
+    return " · ".join(notes)
 
 
 def share_label_choices(panels: list[HeatmapPanel]) -> None:
