@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Ablate", "ExperimentError", "InterventionError", "NoUnembeddingError", "Patch", "PatchSourceError",
-    "lens_stages", "logit_attribution", "logit_difference", "logit_lens", "rerun",
+    "lens_stages", "logit_attribution", "logit_difference", "logit_lens", "rerun", "restored_fraction",
 ]
 
 MODES = ("zero", "mean")
@@ -395,6 +395,16 @@ def logit_lens(trace: Trace) -> dict[str, np.ndarray]:
                 x = ops.layer_norm(x, trace.param("ln_final.w"), trace.param("ln_final.b"), c.ln_eps)
             out[sid] = ops.sealed(ops.matmul(x, w_u, b_u))
     return out
+
+
+def restored_fraction(patched: float, corrupted: float, clean: float) -> float:
+    """How much of the clean run's logit difference a patch brings back into the corrupted run:
+    (patched − corrupted) / (clean − corrupted); 1 is all of it, 0 none. Raises
+    :class:`ExperimentError` when the clean and corrupted differences are equal (nothing to restore)."""
+    gap = float(clean) - float(corrupted)
+    if gap == 0 or not math.isfinite(gap):
+        raise ExperimentError("the clean and corrupted runs give the same logit difference: there is nothing to restore")
+    return (float(patched) - float(corrupted)) / gap
 
 
 def logit_difference(trace: Trace, token: int, other: int, position: int = -1) -> float:

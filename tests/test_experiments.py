@@ -417,3 +417,10 @@ def test_interventions_are_small_frozen_values(gpt2: simulator.Model) -> None:
     assert ex.Patch("embed", source=source) != ex.Patch("embed", source=gpt2.trace(CORRUPTED))
     tr = gpt2.trace(CLEAN, interventions=[a])
     assert tr.interventions == (a,) and gpt2.trace(CLEAN).interventions == ()
+
+
+def test_the_restored_fraction_is_the_share_of_the_clean_difference_brought_back() -> None:
+    assert ex.restored_fraction(3.0, 1.0, 5.0) == 0.5
+    assert ex.restored_fraction(5.0, 1.0, 5.0) == 1.0 and ex.restored_fraction(1.0, 1.0, 5.0) == 0.0
+    with pytest.raises(ex.ExperimentError, match="nothing to restore"):
+        ex.restored_fraction(2.0, 1.0, 1.0)

@@ -569,7 +569,7 @@ class PatchingTab(_Tab):
         while self._done < len(self._cells):  # (at least one patch per step)
             r, p = self._cells[self._done]
             patched = ex.rerun(self._corrupt, [*base, ex.Patch(self._stages[r], source=self._clean, position=p)])
-            self._values[r, p] = (ex.logit_difference(patched, a, b) - corrupt_ld) / (clean_ld - corrupt_ld)
+            self._values[r, p] = ex.restored_fraction(ex.logit_difference(patched, a, b), corrupt_ld, clean_ld)
             self._draw_cell(r, p)
             self._done += 1
             if time.perf_counter() - start >= SWEEP_SLICE:
