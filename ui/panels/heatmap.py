@@ -256,7 +256,6 @@ class HeatmapPanel(pg.GraphicsView):
         self._drag_cell: tuple[int, int] | None = None
         self._font = QFont()
         self._show_numbers = True
-        self._high_contrast = False
         self._palette = colors.SAFE
         self._hover_cell: tuple[int, int] | None = None
         self._over_title = False
@@ -410,12 +409,17 @@ class HeatmapPanel(pg.GraphicsView):
             self._show_numbers = show
             self._invalidate()
 
+    @property
+    def _high_contrast(self) -> bool:
+        """Drawn on black (the high-contrast palette)."""
+        return self._palette == colors.HIGH
+
     def set_high_contrast(self, palette: bool | str) -> None:
         """Draw with a palette (see ui.colors): a name, or True for high contrast."""
         name = colors.palette_name(palette)
         if name != self._palette:
             self._palette = name
-            high = self._high_contrast = name == colors.HIGH
+            high = self._high_contrast
             self.setBackground("k" if high else "w")
             color = colors.HOVER_HIGH_CONTRAST if high else colors.HOVER
             self._hover_box.setPen(pg.mkPen(color, width=2))
@@ -1072,39 +1076,35 @@ def beyond_scale(data: np.ndarray, levels: tuple[float, float]) -> np.ndarray:
     return np.argwhere(outside)
 
 
-def format_compact(value: float) -> str:
-    """Shorter text for a narrow cell: 2 significant digits ("−85" for −84.85, "2.8", "0.41");
-    the readout and Show as table keep the full value."""
-    value = float(value)
-    if not math.isfinite(value) or value == 0 or abs(value) >= 10000:
-        return format_value(value)
-    magnitude = abs(value)
-    if magnitude >= 10:
-        text = f"{value:.0f}"
-    elif magnitude >= 1:
-        text = f"{value:.1f}"
-    else:
-        text = f"{value:.2f}"
-    return text.replace("-", "−")
-
-
-def format_value(value: float) -> str:
-    """Short text for a cell: 3 significant digits, −∞ for masked cells."""
-    value = float(value)
+def special_text(value: float) -> str | None:
+    """The name of a value that is not a plain number (NaN, −∞, +∞), else None."""
     if math.isnan(value):
         return "NaN"
     if math.isinf(value):
         return "−∞" if value < 0 else "+∞"
+    return None
+
+
+def format_compact(value: float) -> str:
+    """Shorter text for a narrow cell: 2 significant digits ("−85" for −84.85, "2.8", "0.41");
+    the readout and Show as table keep the full value."""
+    return format_value(value, significant=2)
+
+
+def format_value(value: float, significant: int = 3) -> str:
+    """Short text for a cell: ``significant`` digits (at most two decimals; 1e+04 style from
+    10,000 up), −∞ for masked cells."""
+    value = float(value)
+    special = special_text(value)
+    if special is not None:
+        return special
     if value == 0:
         return "0"
     magnitude = abs(value)
     if magnitude >= 10000:
         text = f"{value:.0e}"
-    elif magnitude >= 100:
-        text = f"{value:.0f}"
-    elif magnitude >= 10:
-        text = f"{value:.1f}"
     else:
-        text = f"{value:.2f}"
+        decimals = min(2, max(0, significant - 1 - math.floor(math.log10(magnitude))))
+        text = f"{value:.{decimals}f}"
     return text.replace("-", "−")
 

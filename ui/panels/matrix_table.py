@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
-from ui.panels.heatmap import Matrix
+from ui.panels.heatmap import Matrix, special_text
 
 #: significant digits of the values in the table (the engine's float32 carries about seven)
 DIGITS = 7
@@ -21,11 +21,8 @@ DIGITS = 7
 def value_text(value: float) -> str:
     """A value for the table: up to DIGITS significant digits, −∞ / +∞ / NaN by name."""
     value = float(value)
-    if np.isnan(value):
-        return "NaN"
-    if np.isinf(value):
-        return "−∞" if value < 0 else "+∞"
-    return f"{value:.{DIGITS}g}".replace("-", "−")
+    special = special_text(value)
+    return special if special is not None else f"{value:.{DIGITS}g}".replace("-", "−")
 
 
 def _headers(labels: tuple[str, ...], count: int) -> list[str]:

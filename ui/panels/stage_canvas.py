@@ -3,8 +3,8 @@
 Hovering a cell of any matrix writes a readout to the state (shown in the status bar); hovering
 a cell of the result also outlines the cells of the operands it was computed from.
 
-Speed: panels are pooled (created once, then only given new matrices); the row of panels is
-rebuilt only when the equation's shape changes; and before the window paints after a change,
+Speed: panels are pooled (created once, then only given new matrices); the rows of panels are
+rebuilt only when the equation's widgets or its wrapping change; and before the window paints after a change,
 the canvas settles every pending layout and scene update first (see :meth:`StageCanvas._settle`),
 so each panel is laid out and painted once per step instead of once per layout pass.
 """
@@ -26,7 +26,6 @@ from ui.panels.heatmap import HeatmapPanel, Matrix, format_value
 from ui.stage_layouts import LevelTable, Term, layout_for, linked_cells, oriented, symmetric, term_matrix
 from ui.state import LAYOUT_COLUMNS, AppState, Hover
 
-MAX_PANEL_STRETCH = 40
 #: pixels between the widgets of a row, and between rows, of the equation
 SPACING = 4
 LINE_SPACING = 8
@@ -58,7 +57,6 @@ class StageCanvas(QWidget):
         self._point_size = 10
         self._operator_size = 22
         self._operator_fonts: dict[int, QFont] = {}
-        self._stretches: list[int] = []
         #: the top-level window whose paints wait for the canvas to settle (see _settle)
         self._watched: QWidget | None = None
         self._settle_pending = False
@@ -75,8 +73,8 @@ class StageCanvas(QWidget):
         self._lines_box.setSpacing(LINE_SPACING)
         #: the equation's rows: one, or two or three when it does not fit the width in one
         self._lines: list[QHBoxLayout] = []
-        #: the widgets in order with their stretch, and the row each one starts (see _place)
-        self._placed: list[tuple[QWidget, int]] = []
+        #: the equation's widgets (panels and operators) in order, and the row each starts (see _place)
+        self._placed: list[QWidget] = []
         self._placement: tuple = ()
         self._solo: int | None = None
         # The panels need some width each; when even wrapped rows do not fit, scroll sideways
@@ -159,9 +157,8 @@ class StageCanvas(QWidget):
             if self._theme:
                 _themed(label, True, QPalette.ColorRole.WindowText)
             self._operators.append(label)
-        placed: list[tuple[QWidget, int]] = []
+        placed: list[QWidget] = []
         panel_i = op_i = 0
-        self._stretches = []
         view = state.view
         assert self._levels is not None
         for item in items:
@@ -177,12 +174,7 @@ class StageCanvas(QWidget):
                 panel.set_show_numbers(view.show_numbers)
                 panel.set_matrix(matrix)
                 panel.set_highlights([])
-                cols = matrix.data.shape[1] if matrix.data.ndim == 2 else matrix.data.shape[0]
-                stretch = max(3, min(cols, MAX_PANEL_STRETCH))
-                if item is terms[-1]:  # the result is what the stage is about: never the narrowest
-                    stretch = max([stretch, *self._stretches])
-                self._stretches.append(stretch)
-                placed.append((panel, stretch))
+                placed.append(panel)
                 panel_i += 1
             else:
                 label = self._operators[op_i]
@@ -191,7 +183,7 @@ class StageCanvas(QWidget):
                 font = self._operator_font(self._operator_size if len(item) <= 3 else max(10, self._operator_size // 2))
                 if label.font() != font:
                     label.setFont(font)
-                placed.append((label, 0))
+                placed.append(label)
                 op_i += 1
         for panel in self._panels[panel_i:]:
             panel.hide()
@@ -200,14 +192,14 @@ class StageCanvas(QWidget):
         share_label_choices(self._panels[:panel_i])
         if self._solo is not None and self._solo < len(terms):
             alone = self._panels[self._solo]
-            for widget, _ in placed:
+            for widget in placed:
                 if widget is not alone:
                     widget.hide()
-            placed = [(alone, 1)]
+            placed = [alone]
         self._apply_theme(view.high_contrast)
         self._placed = placed
         self._place()
-        for widget, _ in placed:  # (only once in a row: a widget without a parent would open a window)
+        for widget in placed:  # (only once in a row: a widget without a parent would open a window)
             widget.show()
         self._update_header()
 
@@ -244,11 +236,11 @@ class StageCanvas(QWidget):
         (numbers readable, see ``HeatmapPanel.comfortable_width``), breaking only before an
         operator; rebuilt only when the widgets or the rows change."""
         placed = self._placed
-        wanted = [w.comfortable_width() if isinstance(w, HeatmapPanel) else w.sizeHint().width() for w, _ in placed]
-        least = [w.minimumWidth() if isinstance(w, HeatmapPanel) else w.minimumSizeHint().width() for w, _ in placed]
-        breaks = [i for i, (w, _) in enumerate(placed) if i > 0 and not isinstance(w, HeatmapPanel)]
+        wanted = [w.comfortable_width() if isinstance(w, HeatmapPanel) else w.sizeHint().width() for w in placed]
+        least = [w.minimumWidth() if isinstance(w, HeatmapPanel) else w.minimumSizeHint().width() for w in placed]
+        breaks = [i for i, w in enumerate(placed) if i > 0 and not isinstance(w, HeatmapPanel)]
         starts = equation_rows(wanted, least, breaks, self._scroll.viewport().width(), SPACING)
-        placement = (tuple(id(w) for w, _ in placed), starts)
+        placement = (tuple(id(w) for w in placed), starts)
         if placement != self._placement:
             for line in self._lines:
                 while line.count():
@@ -262,7 +254,7 @@ class StageCanvas(QWidget):
             ends = (*starts[1:], len(placed))
             for k, line in enumerate(self._lines):
                 if k < len(starts):
-                    for widget, _ in placed[starts[k]: ends[k]]:
+                    for widget in placed[starts[k]: ends[k]]:
                         line.addWidget(widget)
             self._placement = placement
         # rows share the height: each first gets its titles and labels, the rest goes by how many
@@ -270,7 +262,7 @@ class StageCanvas(QWidget):
         ends = (*starts[1:], len(placed))
         overheads, cells = [], []
         for a, b in zip(starts, ends, strict=True):  # on a row, every panel's cells start at one height
-            row = [w for w, _ in placed[a:b] if isinstance(w, HeatmapPanel)]
+            row = [w for w in placed[a:b] if isinstance(w, HeatmapPanel)]
             top = max((panel.natural_plot_top() for panel in row), default=0.0)
             for panel in row:
                 panel.set_min_plot_top(top)
@@ -282,15 +274,15 @@ class StageCanvas(QWidget):
             self._lines_box.setStretch(k, max(1, round(share)) if k < len(starts) else 0)
         # a row shares its width in proportion to what each panel needs: when the row has
         # room for all of them, every panel gets at least its comfortable width
-        for (widget, stretch), need in zip(placed, wanted, strict=True):
+        for widget, need in zip(placed, wanted, strict=True):
             for line in self._lines:
                 index = line.indexOf(widget)
                 if index >= 0:
-                    line.setStretch(index, max(1, need // 4) if stretch else 0)
+                    line.setStretch(index, max(1, need // 4) if isinstance(widget, HeatmapPanel) else 0)
 
     def line_of(self, widget: QWidget) -> int:
         """On which row of the equation ``widget`` is (0 for the first)."""
-        index = next(i for i, (w, _) in enumerate(self._placed) if w is widget)
+        index = self._placed.index(widget)
         starts = self._placement[1] if self._placement else (0,)
         return sum(1 for start in starts if start <= index) - 1
 
